@@ -1,0 +1,147 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from workflows.types import OrderStatus, order_workflow_id
+
+ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+order_id_validator = RegexValidator(ORDER_ID_PATTERN, "Order ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = OrderStatus.RECEIVED.value, "Received"
+        AWAITING_REVIEW = OrderStatus.AWAITING_REVIEW.value, "Awaiting review"
+        APPROVED = OrderStatus.APPROVED.value, "Approved"
+        PAID = OrderStatus.PAID.value, "Paid"
+        SHIPPING = OrderStatus.SHIPPING.value, "Shipping"
+        COMPLETED = OrderStatus.COMPLETED.value, "Completed"
+        CANCELLED = OrderStatus.CANCELLED.value, "Cancelled"
+        REJECTED = OrderStatus.REJECTED.value, "Rejected"
+        PAYMENT_FAILED = OrderStatus.PAYMENT_FAILED.value, "Payment failed"
+        FAILED = OrderStatus.FAILED.value, "Failed"
+
+    # The one table of allowed transitions. SHIPPING -> SHIPPING is a new shipping attempt.
+    TRANSITIONS = {
+        Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED},
+        Status.AWAITING_REVIEW: {Status.APPROVED, Status.CANCELLED},
+        Status.APPROVED: {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED},
+        Status.PAID: {Status.SHIPPING, Status.CANCELLED},
+        Status.SHIPPING: {Status.SHIPPING, Status.COMPLETED, Status.FAILED, Status.CANCELLED},
+        Status.COMPLETED: set(),
+        Status.CANCELLED: set(),
+        Status.REJECTED: set(),
+        Status.PAYMENT_FAILED: set(),
+        Status.FAILED: set(),
+    }
+
+    id = models.CharField(primary_key=True, max_length=64, validators=[order_id_validator])
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    items = models.JSONField(default=list)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="USD")
+    shipping_address = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    status_reason = models.CharField(max_length=500, blank=True)
+    payment_id = models.CharField(max_length=64, unique=True)
+    workflow_id = models.CharField(max_length=100, unique=True)
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the client's request, to tell repeats from conflicts.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    reviewer = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    escalated = models.BooleanField(default=False, db_index=True)
+    shipping_attempts = models.PositiveSmallIntegerField(default=0)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "orders"
+        ordering = ["-created_at"]
+        permissions = [("review_order", "Can approve or cancel orders under review")]
+
+    def __str__(self):
+        return self.id
+
+    def save(self, *args, **kwargs):
+        if not self.workflow_id:
+            self.workflow_id = order_workflow_id(self.id)
+        super().save(*args, **kwargs)
+
+    def can_transition(self, to_status: str) -> bool:
+        return to_status in self.TRANSITIONS[self.Status(self.status)]
+
+    def can_approve(self) -> bool:
+        return self.can_transition(self.Status.APPROVED)
+
+    def can_cancel(self) -> bool:
+        return self.can_transition(self.Status.CANCELLED)
+
+    @property
+    def is_terminal(self) -> bool:
+        return not self.TRANSITIONS[self.Status(self.status)]
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        CAPTURED = "captured", "Captured"
+        REFUNDED = "refunded", "Refunded"
+        DECLINED = "declined", "Declined"
+
+    payment_id = models.CharField(primary_key=True, max_length=64, help_text="Also the idempotency key.")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "payments"
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.payment_id} ({self.status})"
+
+
+class OrderEvent(models.Model):
+    class Type(models.TextChoices):
+        RECEIVED = "received", "Received"
+        VALIDATED = "validated", "Validated, awaiting review"
+        REJECTED = "rejected", "Rejected"
+        ESCALATED = "escalated", "Review escalated"
+        APPROVED = "approved", "Approved"
+        CANCELLED = "cancelled", "Cancelled"
+        ADDRESS_UPDATED = "address_updated", "Address updated"
+        PAYMENT_CAPTURED = "payment_captured", "Payment captured"
+        PAYMENT_DECLINED = "payment_declined", "Payment declined"
+        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
+        SHIPPING_STARTED = "shipping_started", "Shipping attempt started"
+        PACKAGE_PREPARED = "package_prepared", "Package prepared"
+        DISPATCHED = "dispatched", "Carrier dispatched"
+        SHIPPING_ATTEMPT_FAILED = "shipping_attempt_failed", "Shipping attempt failed"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    SYSTEM_ACTOR = "system"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    actor = models.CharField(max_length=150, default=SYSTEM_ACTOR)
+    key = models.CharField(max_length=200, unique=True, help_text="Idempotency key: a retried step never writes twice.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "events"
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.type}"

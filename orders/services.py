@@ -1,0 +1,355 @@
+"""Every write to the order domain. One function per transition; each one is atomic, locks the order row,
+checks the transition table, changes the row and records exactly one event. A repeated call with the same
+idempotency key (the event key) changes nothing and returns what the first call left."""
+
+import hashlib
+import json
+from dataclasses import asdict
+from typing import Callable, Optional
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import events
+from orders.models import Order, OrderEvent, Payment
+from orders.rules import address_problems, money, order_total, rejection_reasons
+from workflows.types import OrderInput
+
+Status = Order.Status
+Event = OrderEvent.Type
+
+
+class ServiceError(Exception):
+    """A business refusal. Activities turn these into non-retryable errors."""
+
+
+class InvalidTransition(ServiceError):
+    pass
+
+
+class OrderRejected(ServiceError):
+    pass
+
+
+class IdempotencyConflict(ServiceError):
+    pass
+
+
+def order_fingerprint(*, customer_name, customer_email, items, currency, shipping_address, payment_id) -> str:
+    """A stable hash of what the client asked for: the same request twice gives the same fingerprint."""
+    canonical = {
+        "customer_name": customer_name,
+        "customer_email": customer_email.lower(),
+        "items": [
+            {"sku": i["sku"], "quantity": int(i["quantity"]), "unit_price": str(money(i["unit_price"]))} for i in items
+        ],
+        "currency": currency.upper(),
+        "shipping_address": {k: v for k, v in sorted(shipping_address.items()) if v},
+        "payment_id": payment_id,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _locked(order_id: str) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _transition(
+    *,
+    order_id: str,
+    to_status: Optional[str],
+    event_type: str,
+    key: str,
+    actor: str = OrderEvent.SYSTEM_ACTOR,
+    change: Optional[Callable[[Order], None]] = None,
+    **payload,
+) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        if events.already_recorded(key):
+            return order
+        if to_status is not None:
+            if not order.can_transition(to_status):
+                raise InvalidTransition(f"order {order_id} is {order.status}; it can't become {to_status}")
+            payload.setdefault("from", order.status)
+            payload.setdefault("to", to_status)
+            order.status = to_status
+        if change:
+            change(order)
+        order.save()
+        events.record(order=order, type=event_type, key=key, actor=actor, **payload)
+        return order
+
+
+def order_receive(*, data: OrderInput) -> Order:
+    """Create the order row. Called by the workflow's first step, so a row never exists without its workflow."""
+    key = events.event_key(data.order_id, Event.RECEIVED)
+    items = [asdict(i) for i in data.items]
+    with transaction.atomic():
+        existing = Order.objects.select_for_update().filter(pk=data.order_id).first()
+        if existing:
+            if existing.fingerprint != data.fingerprint:
+                raise IdempotencyConflict(f"order {data.order_id} exists with different data")
+            return existing
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    id=data.order_id,
+                    customer_name=data.customer_name,
+                    customer_email=data.customer_email,
+                    items=items,
+                    amount=order_total(items),
+                    currency=data.currency.upper(),
+                    shipping_address=asdict(data.shipping_address),
+                    payment_id=data.payment_id,
+                    fingerprint=data.fingerprint,
+                    created_by_id=data.created_by_id,
+                    status=Status.RECEIVED,
+                )
+        except IntegrityError as exc:
+            raise IdempotencyConflict(f"order {data.order_id} or payment {data.payment_id} already exists") from exc
+        events.record(order=order, type=Event.RECEIVED, key=key, amount=str(order.amount), currency=order.currency)
+        return order
+
+
+def order_validate(*, order_id: str) -> Order:
+    """Apply the validation rules: the order waits for review, or is rejected (and OrderRejected is raised)."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        reasons = rejection_reasons(
+            items=order.items, address=order.shipping_address, amount_limit=money(settings.ORDER_AMOUNT_LIMIT)
+        )
+    if not reasons:
+        return _transition(
+            order_id=order_id,
+            to_status=Status.AWAITING_REVIEW,
+            event_type=Event.VALIDATED,
+            key=events.event_key(order_id, Event.VALIDATED),
+        )
+    reason = "; ".join(reasons)
+    _transition(
+        order_id=order_id,
+        to_status=Status.REJECTED,
+        event_type=Event.REJECTED,
+        key=events.event_key(order_id, Event.REJECTED),
+        change=lambda o: setattr(o, "status_reason", reason),
+        reason=reason,
+    )
+    raise OrderRejected(reason)
+
+
+def order_escalate(*, order_id: str) -> Order:
+    def flag(order):
+        if order.status != Status.AWAITING_REVIEW:
+            raise InvalidTransition(f"order {order_id} is {order.status}; only orders awaiting review escalate")
+        order.escalated = True
+
+    return _transition(
+        order_id=order_id, to_status=None, event_type=Event.ESCALATED, key=events.event_key(order_id, Event.ESCALATED), change=flag
+    )
+
+
+def _decide(actor: str, reason: str = ""):
+    def change(order):
+        order.reviewer = actor if actor != OrderEvent.SYSTEM_ACTOR else order.reviewer
+        order.decided_at = timezone.now()
+        if reason:
+            order.status_reason = reason
+
+    return change
+
+
+def order_approve(*, order_id: str, actor: str) -> Order:
+    return _transition(
+        order_id=order_id,
+        to_status=Status.APPROVED,
+        event_type=Event.APPROVED,
+        key=events.event_key(order_id, Event.APPROVED),
+        actor=actor,
+        change=_decide(actor),
+    )
+
+
+def order_cancel(*, order_id: str, actor: str, reason: str) -> Order:
+    """Cancel. Refusing to cancel a paid order with a live payment keeps 'refund first' an invariant."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if not events.already_recorded(events.event_key(order_id, Event.CANCELLED)):
+            if order.payments.filter(status=Payment.Status.CAPTURED).exists():
+                raise InvalidTransition(f"order {order_id} has a captured payment; refund it before cancelling")
+        return _transition(
+            order_id=order_id,
+            to_status=Status.CANCELLED,
+            event_type=Event.CANCELLED,
+            key=events.event_key(order_id, Event.CANCELLED),
+            actor=actor,
+            change=_decide(actor, reason),
+            reason=reason,
+        )
+
+
+def order_update_address(*, order_id: str, address: dict, actor: str, sequence: int) -> Order:
+    problems = address_problems(address)
+    if problems:
+        raise InvalidTransition("; ".join(problems))
+
+    def change(order):
+        if order.is_terminal:
+            raise InvalidTransition(f"order {order_id} is {order.status}; its address can no longer change")
+        order.shipping_address = address
+
+    with transaction.atomic():
+        order = _locked(order_id)
+        # The event payload holds the old address, so read it before the change.
+        return _transition(
+            order_id=order_id,
+            to_status=None,
+            event_type=Event.ADDRESS_UPDATED,
+            key=events.event_key(order_id, Event.ADDRESS_UPDATED, sequence),
+            actor=actor,
+            change=change,
+            old=dict(order.shipping_address),
+            new=address,
+        )
+
+
+def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, provider_reference: str) -> Payment:
+    """Record a captured payment and mark the order paid. Same payment_id again: the same payment, one row.
+    The same payment_id for another order or amount is an IdempotencyConflict."""
+    amount = money(amount)
+    with transaction.atomic():
+        order = _locked(order_id)
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment:
+            if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
+                raise IdempotencyConflict(f"payment {payment_id} belongs to another order or amount")
+            return payment
+        if not order.can_transition(Status.PAID):
+            raise InvalidTransition(f"order {order_id} is {order.status}; it can't be paid")
+        payment = Payment.objects.create(
+            payment_id=payment_id,
+            order=order,
+            amount=amount,
+            currency=currency.upper(),
+            status=Payment.Status.CAPTURED,
+            provider_reference=provider_reference,
+        )
+        _transition(
+            order_id=order_id,
+            to_status=Status.PAID,
+            event_type=Event.PAYMENT_CAPTURED,
+            key=events.event_key(order_id, Event.PAYMENT_CAPTURED),
+            payment_id=payment_id,
+            amount=str(amount),
+            provider_reference=provider_reference,
+        )
+        return payment
+
+
+def payment_decline(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:
+    amount = money(amount)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment:
+            if payment.order_id != order_id:
+                raise IdempotencyConflict(f"payment {payment_id} belongs to another order")
+            return payment
+        order = _transition(
+            order_id=order_id,
+            to_status=Status.PAYMENT_FAILED,
+            event_type=Event.PAYMENT_DECLINED,
+            key=events.event_key(order_id, Event.PAYMENT_DECLINED),
+            change=lambda o: setattr(o, "status_reason", reason),
+            payment_id=payment_id,
+            reason=reason,
+        )
+        return Payment.objects.create(
+            payment_id=payment_id,
+            order=order,
+            amount=amount,
+            currency=currency.upper(),
+            status=Payment.Status.DECLINED,
+            failure_reason=reason,
+        )
+
+
+def payment_refund(*, payment_id: str, reason: str) -> Payment:
+    """Refund a captured payment. Refunding it again returns the refunded payment and writes nothing."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status == Payment.Status.REFUNDED:
+            return payment
+        if payment.status != Payment.Status.CAPTURED:
+            raise InvalidTransition(f"payment {payment_id} is {payment.status}; only captured payments are refunded")
+        payment.status = Payment.Status.REFUNDED
+        payment.save(update_fields=["status", "updated_at"])
+        _transition(
+            order_id=payment.order_id,
+            to_status=None,
+            event_type=Event.PAYMENT_REFUNDED,
+            key=events.event_key(payment.order_id, Event.PAYMENT_REFUNDED, payment_id),
+            payment_id=payment_id,
+            amount=str(payment.amount),
+            reason=reason,
+        )
+        return payment
+
+
+def order_start_shipping(*, order_id: str, attempt: int) -> Order:
+    def count(order):
+        order.shipping_attempts = max(order.shipping_attempts, attempt)
+
+    return _transition(
+        order_id=order_id,
+        to_status=Status.SHIPPING,
+        event_type=Event.SHIPPING_STARTED,
+        key=events.event_key(order_id, Event.SHIPPING_STARTED, attempt),
+        change=count,
+        attempt=attempt,
+    )
+
+
+SHIPPING_STEP_EVENTS = {
+    "package_prepared": Event.PACKAGE_PREPARED,
+    "dispatched": Event.DISPATCHED,
+    "attempt_failed": Event.SHIPPING_ATTEMPT_FAILED,
+}
+
+
+def order_record_shipping_step(*, order_id: str, attempt: int, step: str, detail: str = "") -> Order:
+    """Record progress inside a shipping attempt (package prepared, carrier dispatched, attempt failed)."""
+    event_type = SHIPPING_STEP_EVENTS[step]
+
+    def check(order):
+        if order.status != Status.SHIPPING:
+            raise InvalidTransition(f"order {order_id} is {order.status}, not shipping")
+        if step == "dispatched":
+            order.tracking_number = detail
+
+    return _transition(
+        order_id=order_id,
+        to_status=None,
+        event_type=event_type,
+        key=events.event_key(order_id, event_type, attempt),
+        change=check,
+        attempt=attempt,
+        detail=detail,
+    )
+
+
+def order_complete(*, order_id: str) -> Order:
+    return _transition(
+        order_id=order_id, to_status=Status.COMPLETED, event_type=Event.COMPLETED, key=events.event_key(order_id, Event.COMPLETED)
+    )
+
+
+def order_fail(*, order_id: str, reason: str) -> Order:
+    return _transition(
+        order_id=order_id,
+        to_status=Status.FAILED,
+        event_type=Event.FAILED,
+        key=events.event_key(order_id, Event.FAILED),
+        change=lambda o: setattr(o, "status_reason", reason),
+        reason=reason,
+    )

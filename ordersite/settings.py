@@ -1,0 +1,148 @@
+"""Django settings, read from the environment (and an optional .env file) with django-environ.
+
+Every variable is documented in .env.example and the README.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from ordersite.durations import parse_duration_seconds
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-local-development-key"
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ordersite.urls"
+WSGI_APPLICATION = "ordersite.wsgi.application"
+ASGI_APPLICATION = "ordersite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite is the zero-setup default; PostgreSQL (CI, production) uses Django's native psycopg pool.
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
+else:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # A file, not memory, so that worker processes started by end-to-end tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Temporal -------------------------------------------------------------------------------
+TEMPORAL_ADDRESS = env.str("TEMPORAL_ADDRESS", default="localhost:7233")
+TEMPORAL_NAMESPACE = env.str("TEMPORAL_NAMESPACE", default="default")
+TEMPORAL_MAIN_TASK_QUEUE = env.str("TEMPORAL_MAIN_TASK_QUEUE", default="main-tq")
+TEMPORAL_SHIPPING_TASK_QUEUE = env.str("TEMPORAL_SHIPPING_TASK_QUEUE", default="shipping-tq")
+TEMPORAL_TLS = env.bool("TEMPORAL_TLS", default=False)
+TEMPORAL_TLS_CA = env.str("TEMPORAL_TLS_CA", default="")
+TEMPORAL_TLS_CERT = env.str("TEMPORAL_TLS_CERT", default="")
+TEMPORAL_TLS_KEY = env.str("TEMPORAL_TLS_KEY", default="")
+TEMPORAL_API_KEY = env.str("TEMPORAL_API_KEY", default="")
+TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://localhost:8233")
+# How long a web request waits for Temporal, and for an update's outcome before answering "still processing".
+TEMPORAL_CLIENT_TIMEOUT = parse_duration_seconds(env.str("TEMPORAL_CLIENT_TIMEOUT", default="15s"))
+TEMPORAL_UPDATE_WAIT = parse_duration_seconds(env.str("TEMPORAL_UPDATE_WAIT", default="10s"))
+
+# --- The order process ----------------------------------------------------------------------
+REVIEW_ESCALATE_AFTER = parse_duration_seconds(env.str("REVIEW_ESCALATE_AFTER", default="1h"))
+REVIEW_TIMEOUT = parse_duration_seconds(env.str("REVIEW_TIMEOUT", default="24h"))
+if REVIEW_ESCALATE_AFTER >= REVIEW_TIMEOUT:
+    raise ImproperlyConfigured("REVIEW_ESCALATE_AFTER must be shorter than REVIEW_TIMEOUT.")
+ORDER_AMOUNT_LIMIT = env.str("ORDER_AMOUNT_LIMIT", default="10000.00")
+SHIPPING_MAX_ATTEMPTS = env.int("SHIPPING_MAX_ATTEMPTS", default=3)
+SHIPPING_RETRY_BACKOFF = parse_duration_seconds(env.str("SHIPPING_RETRY_BACKOFF", default="5s"))
+
+# Retry policy of the business calls (payment gateway, warehouse, carrier).
+BUSINESS_RETRY_INITIAL_INTERVAL = parse_duration_seconds(env.str("BUSINESS_RETRY_INITIAL_INTERVAL", default="1s"))
+BUSINESS_RETRY_BACKOFF = env.float("BUSINESS_RETRY_BACKOFF", default=2.0)
+BUSINESS_RETRY_MAX_INTERVAL = parse_duration_seconds(env.str("BUSINESS_RETRY_MAX_INTERVAL", default="30s"))
+BUSINESS_RETRY_MAX_ATTEMPTS = env.int("BUSINESS_RETRY_MAX_ATTEMPTS", default=3)
+
+# Fault simulation inside the gateway, warehouse and carrier simulations.
+FLAKY_FAILURE_RATE = env.float("FLAKY_FAILURE_RATE", default=0.0)
+FLAKY_MAX_DELAY = env.float("FLAKY_MAX_DELAY", default=0.0)
+FLAKY_SEED = env.str("FLAKY_SEED", default="")
+if not 0.0 <= FLAKY_FAILURE_RATE <= 1.0:
+    raise ImproperlyConfigured("FLAKY_FAILURE_RATE must be between 0 and 1.")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,6 @@
+"""Loaded with -p before Django settings are read: safe defaults for the test run."""
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("FLAKY_FAILURE_RATE", "0")
+os.environ.setdefault("FLAKY_MAX_DELAY", "0")

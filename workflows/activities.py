@@ -1,0 +1,185 @@
+"""Activities: thin adapters from workflow steps to domain services (Django side, run in worker threads).
+
+Two kinds, with different retry policies chosen by the workflows:
+- bookkeeping activities only write to our own database; they retry without limit, so a database outage of
+  minutes delays an order but never loses it;
+- business calls (gateway, warehouse, carrier) retry a few times with backoff, and a business refusal is
+  non-retryable.
+"""
+
+import functools
+from dataclasses import asdict
+
+from django.db import close_old_connections
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from orders import services, simulators
+from workflows.types import (
+    Activities,
+    AddressChange,
+    ChargeRequest,
+    DispatchRequest,
+    ErrorTypes,
+    OrderInput,
+    OrderRef,
+    OrderSummary,
+    Outcome,
+    PackageRequest,
+    PaymentRecord,
+    ReviewDecision,
+    ShippingAttempt,
+    ShippingStep,
+)
+
+_NON_RETRYABLE = {
+    services.OrderRejected: ErrorTypes.REJECTED,
+    services.InvalidTransition: ErrorTypes.INVALID_TRANSITION,
+    services.IdempotencyConflict: ErrorTypes.CONFLICT,
+    simulators.PaymentDeclined: ErrorTypes.DECLINED,
+}
+
+
+def domain_activity(name: str):
+    """Register a sync activity that keeps Django's connections healthy (as a request would) and reports
+    business refusals as non-retryable errors, carrying their reason."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            close_old_connections()
+            try:
+                return fn(*args, **kwargs)
+            except tuple(_NON_RETRYABLE) as exc:
+                raise ApplicationError(str(exc), type=_NON_RETRYABLE[type(exc)], non_retryable=True) from exc
+            finally:
+                close_old_connections()
+
+        return activity.defn(name=name)(wrapper)
+
+    return decorate
+
+
+def _attempt() -> int:
+    return activity.info().attempt
+
+
+@domain_activity(Activities.RECEIVE)
+def receive_order(data: OrderInput) -> OrderSummary:
+    order = services.order_receive(data=data)
+    return OrderSummary(order_id=order.id, amount=str(order.amount), currency=order.currency, payment_id=order.payment_id)
+
+
+@domain_activity(Activities.VALIDATE)
+def validate_order(ref: OrderRef) -> str:
+    return services.order_validate(order_id=ref.order_id).status
+
+
+@domain_activity(Activities.ESCALATE)
+def escalate_review(ref: OrderRef) -> None:
+    services.order_escalate(order_id=ref.order_id)
+
+
+@domain_activity(Activities.APPROVE)
+def approve_order(decision: ReviewDecision) -> str:
+    return services.order_approve(order_id=decision.order_id, actor=decision.actor).status
+
+
+@domain_activity(Activities.CANCEL)
+def cancel_order(decision: ReviewDecision) -> str:
+    return services.order_cancel(order_id=decision.order_id, actor=decision.actor, reason=decision.reason).status
+
+
+@domain_activity(Activities.UPDATE_ADDRESS)
+def update_order_address(change: AddressChange) -> None:
+    services.order_update_address(
+        order_id=change.order_id, address=asdict(change.address), actor=change.actor, sequence=change.sequence
+    )
+
+
+@domain_activity(Activities.CHARGE)
+def charge_payment(request: ChargeRequest) -> str:
+    return simulators.gateway_charge(
+        payment_id=request.payment_id, amount=request.amount, currency=request.currency, attempt=_attempt()
+    )
+
+
+@domain_activity(Activities.RECORD_PAYMENT)
+def record_payment(record: PaymentRecord) -> None:
+    services.payment_capture(
+        order_id=record.order_id,
+        payment_id=record.payment_id,
+        amount=record.amount,
+        currency=record.currency,
+        provider_reference=record.provider_reference,
+    )
+
+
+@domain_activity(Activities.RECORD_DECLINE)
+def record_payment_declined(record: PaymentRecord) -> None:
+    services.payment_decline(
+        order_id=record.order_id,
+        payment_id=record.payment_id,
+        amount=record.amount,
+        currency=record.currency,
+        reason=record.reason,
+    )
+
+
+@domain_activity(Activities.REFUND)
+def refund_payment(record: PaymentRecord) -> None:
+    """Compensation: refund at the gateway (same key, same refund), then record it. Retried until it succeeds."""
+    simulators.gateway_refund(payment_id=record.payment_id, attempt=_attempt())
+    services.payment_refund(payment_id=record.payment_id, reason=record.reason)
+
+
+@domain_activity(Activities.START_SHIPPING)
+def start_shipping(attempt: ShippingAttempt) -> None:
+    services.order_start_shipping(order_id=attempt.order_id, attempt=attempt.attempt)
+
+
+@domain_activity(Activities.PREPARE_PACKAGE)
+def prepare_package(request: PackageRequest) -> str:
+    return simulators.warehouse_prepare(order_id=request.order_id, shipping_attempt=request.attempt, attempt=_attempt())
+
+
+@domain_activity(Activities.DISPATCH_CARRIER)
+def dispatch_carrier(request: DispatchRequest) -> str:
+    return simulators.carrier_dispatch(
+        order_id=request.order_id, package_id=request.package_id, address=asdict(request.address), attempt=_attempt()
+    )
+
+
+@domain_activity(Activities.RECORD_SHIPPING_STEP)
+def record_shipping_step(step: ShippingStep) -> None:
+    services.order_record_shipping_step(order_id=step.order_id, attempt=step.attempt, step=step.step, detail=step.detail)
+
+
+@domain_activity(Activities.COMPLETE)
+def complete_order(ref: OrderRef) -> None:
+    services.order_complete(order_id=ref.order_id)
+
+
+@domain_activity(Activities.FAIL)
+def fail_order(outcome: Outcome) -> None:
+    services.order_fail(order_id=outcome.order_id, reason=outcome.reason)
+
+
+ALL = [
+    receive_order,
+    validate_order,
+    escalate_review,
+    approve_order,
+    cancel_order,
+    update_order_address,
+    charge_payment,
+    record_payment,
+    record_payment_declined,
+    refund_payment,
+    start_shipping,
+    prepare_package,
+    dispatch_carrier,
+    record_shipping_step,
+    complete_order,
+    fail_order,
+]

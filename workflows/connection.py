@@ -1,0 +1,33 @@
+"""Connecting to Temporal with the settings (address, namespace, TLS or API key), for the client and workers."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from temporalio.client import Client
+from temporalio.service import TLSConfig
+
+
+def _read(path: str) -> bytes | None:
+    return Path(path).read_bytes() if path else None
+
+
+def tls_config() -> TLSConfig | bool:
+    if not (settings.TEMPORAL_TLS or settings.TEMPORAL_TLS_CERT or settings.TEMPORAL_TLS_CA):
+        # Temporal Cloud with an API key implies TLS.
+        return bool(settings.TEMPORAL_API_KEY)
+    return TLSConfig(
+        server_root_ca_cert=_read(settings.TEMPORAL_TLS_CA),
+        client_cert=_read(settings.TEMPORAL_TLS_CERT),
+        client_private_key=_read(settings.TEMPORAL_TLS_KEY),
+    )
+
+
+async def connect(connect_timeout: float = 5.0) -> Client:
+    return await Client.connect(
+        settings.TEMPORAL_ADDRESS,
+        namespace=settings.TEMPORAL_NAMESPACE,
+        api_key=settings.TEMPORAL_API_KEY or None,
+        tls=tls_config(),
+        connect_timeout=timedelta(seconds=connect_timeout),
+    )

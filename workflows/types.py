@@ -1,0 +1,284 @@
+"""Shared types of the order process: queue names, activity names and the dataclasses that cross
+the workflow boundary. No Django here: workflows import this module inside the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Optional
+
+MAIN_TASK_QUEUE = "main-tq"
+SHIPPING_TASK_QUEUE = "shipping-tq"
+
+
+def order_workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+def shipping_workflow_id(order_id: str, attempt: int) -> str:
+    return f"shipping-{order_id}-{attempt}"
+
+
+class OrderStatus(str, Enum):
+    RECEIVED = "received"
+    AWAITING_REVIEW = "awaiting_review"
+    APPROVED = "approved"
+    PAID = "paid"
+    SHIPPING = "shipping"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    PAYMENT_FAILED = "payment_failed"
+    FAILED = "failed"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REJECTED,
+        OrderStatus.PAYMENT_FAILED,
+        OrderStatus.FAILED,
+    }
+)
+
+
+class Activities:
+    """Activity names. Workflows call activities by name so that they never import the Django code
+    behind them; test doubles register under the same names."""
+
+    RECEIVE = "receive_order"
+    VALIDATE = "validate_order"
+    ESCALATE = "escalate_review"
+    APPROVE = "approve_order"
+    CANCEL = "cancel_order"
+    UPDATE_ADDRESS = "update_order_address"
+    CHARGE = "charge_payment"
+    RECORD_PAYMENT = "record_payment"
+    RECORD_DECLINE = "record_payment_declined"
+    REFUND = "refund_payment"
+    START_SHIPPING = "start_shipping"
+    PREPARE_PACKAGE = "prepare_package"
+    DISPATCH_CARRIER = "dispatch_carrier"
+    RECORD_SHIPPING_STEP = "record_shipping_step"
+    COMPLETE = "complete_order"
+    FAIL = "fail_order"
+
+
+class ErrorTypes:
+    """`ApplicationError.type` values of business failures; all are non-retryable."""
+
+    REJECTED = "OrderRejected"
+    DECLINED = "PaymentDeclined"
+    INVALID_TRANSITION = "InvalidTransition"
+    CONFLICT = "IdempotencyConflict"
+    DISPATCH_FAILED = "DispatchFailed"
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+    REQUIRED = ("name", "line1", "city", "postal_code", "country")
+
+    def missing_fields(self) -> list[str]:
+        return [name for name in self.REQUIRED if not str(getattr(self, name) or "").strip()]
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    sku: str
+    quantity: int
+    unit_price: str  # a decimal string: money never travels as a float
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    initial_interval_seconds: float = 1.0
+    backoff_coefficient: float = 2.0
+    maximum_interval_seconds: float = 30.0
+    maximum_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """A snapshot of the process settings, taken when the order starts (workflows can't read Django settings)."""
+
+    review_escalate_after_seconds: float = 3600.0
+    review_timeout_seconds: float = 86400.0
+    shipping_max_attempts: int = 3
+    shipping_backoff_seconds: float = 5.0
+    shipping_task_queue: str = SHIPPING_TASK_QUEUE
+    business_retry: RetrySettings = field(default_factory=RetrySettings)
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    order_id: str
+    customer_name: str
+    customer_email: str
+    items: list[OrderItem]
+    currency: str
+    shipping_address: Address
+    payment_id: str
+    fingerprint: str = ""
+    created_by_id: Optional[int] = None
+    settings: ProcessSettings = field(default_factory=ProcessSettings)
+
+
+# --- Messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApproveRequest:
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str = ""
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class AddressUpdate:
+    address: Address
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
+class DispatchFailure:
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    """The answer to an update: the state the order is in once the workflow took the message."""
+
+    accepted: bool
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class WorkflowState:
+    """What `get_status` answers."""
+
+    order_id: str
+    status: str
+    step: str
+    approved: bool = False
+    cancel_requested: bool = False
+    cancel_reason: str = ""
+    escalated: bool = False
+    address: Optional[Address] = None
+    shipping_attempts: int = 0
+    last_failure: str = ""
+    payment_status: str = ""
+    tracking_number: str = ""
+
+
+# --- Activity inputs and results --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    order_id: str
+    actor: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    order_id: str
+    address: Address
+    actor: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    order_id: str
+    payment_id: str
+    amount: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    order_id: str
+    payment_id: str
+    amount: str
+    currency: str
+    provider_reference: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    amount: str
+    currency: str
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class ShippingInput:
+    order_id: str
+    attempt: int
+    parent_workflow_id: str
+    address: Address
+    business_retry: RetrySettings = field(default_factory=RetrySettings)
+
+
+@dataclass(frozen=True)
+class ShippingStep:
+    order_id: str
+    attempt: int
+    step: str  # "package_prepared", "dispatched" or "attempt_failed"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PackageRequest:
+    order_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class DispatchRequest:
+    order_id: str
+    attempt: int
+    package_id: str
+    address: Address
+
+
+@dataclass(frozen=True)
+class ShippingResult:
+    dispatched: bool
+    tracking_number: str = ""
+    package_id: str = ""
+
+
+@dataclass(frozen=True)
+class ShippingAttempt:
+    order_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    order_id: str
+    reason: str = ""
+    detail: str = ""

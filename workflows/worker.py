@@ -1,0 +1,80 @@
+"""The workers: main-tq runs OrderWorkflow and its activities, shipping-tq runs ShippingWorkflow and its own."""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from workflows import activities
+from workflows.connection import connect
+from workflows.order import OrderWorkflow
+from workflows.shipping import ShippingWorkflow
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("main", "shipping")
+
+SHIPPING_ACTIVITIES = [activities.prepare_package, activities.dispatch_carrier, activities.record_shipping_step]
+MAIN_ACTIVITIES = [a for a in activities.ALL if a not in SHIPPING_ACTIVITIES] + [activities.record_shipping_step]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    queues: tuple[str, ...] = QUEUES
+    max_concurrent_activities: int = 20
+    max_concurrent_workflow_tasks: int = 50
+
+
+def build_workers(client: Client, options: WorkerOptions) -> list[Worker]:
+    workers = []
+    for queue in options.queues:
+        main = queue == "main"
+        workers.append(
+            Worker(
+                client,
+                task_queue=settings.TEMPORAL_MAIN_TASK_QUEUE if main else settings.TEMPORAL_SHIPPING_TASK_QUEUE,
+                workflows=[OrderWorkflow] if main else [ShippingWorkflow],
+                activities=MAIN_ACTIVITIES if main else SHIPPING_ACTIVITIES,
+                # The Django ORM is synchronous: activities run in threads.
+                activity_executor=ThreadPoolExecutor(max_workers=options.max_concurrent_activities),
+                max_concurrent_activities=options.max_concurrent_activities,
+                max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+            )
+        )
+    return workers
+
+
+async def connect_with_retry(stop: asyncio.Event, max_delay: float = 30.0, report=log.warning) -> Client | None:
+    """Keep trying to reach Temporal with exponential backoff, until connected or asked to stop."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return await connect()
+        except Exception as exc:  # the SDK raises RuntimeError for connection failures
+            report(f"Temporal is unreachable at {settings.TEMPORAL_ADDRESS} ({exc}); retrying in {delay:.0f}s")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, max_delay)
+    return None
+
+
+async def run(options: WorkerOptions, stop: asyncio.Event, report=log.warning) -> None:
+    """Run the workers until `stop` is set, then shut them down gracefully (in-flight activities finish)."""
+    client = await connect_with_retry(stop, report=report)
+    if client is None:
+        return
+    workers = build_workers(client, options)
+    log.info("workers polling %s", ", ".join(w.task_queue for w in workers))
+    runs = [asyncio.create_task(w.run()) for w in workers]
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    for task in runs:
+        if task.done() and task.exception():
+            raise task.exception()
