@@ -82,6 +82,10 @@ class Order(models.Model):
     def can_cancel(self) -> bool:
         return self.can_transition(self.Status.CANCELLED)
 
+    @classmethod
+    def terminal_statuses(cls) -> list[str]:
+        return [status for status, allowed in cls.TRANSITIONS.items() if not allowed]
+
     @property
     def is_terminal(self) -> bool:
         return not self.TRANSITIONS[self.Status(self.status)]

@@ -210,15 +210,29 @@ async def _start(data: OrderInput) -> StartResult:
 
 
 def approve(order_id: str, *, actor: str) -> MessageResult:
-    return _runner.run(_update(order_id, "approve", ApproveRequest(actor=actor)))
+    return _message(order_id, "approve", ApproveRequest(actor=actor))
 
 
 def cancel(order_id: str, *, actor: str, reason: str) -> MessageResult:
-    return _runner.run(_update(order_id, "cancel", CancelRequest(reason=reason, actor=actor)))
+    return _message(order_id, "cancel", CancelRequest(reason=reason, actor=actor))
 
 
 def update_address(order_id: str, *, actor: str, address: dict) -> MessageResult:
-    return _runner.run(_update(order_id, "change_address", AddressUpdate(address=Address(**address), actor=actor)))
+    return _message(order_id, "change_address", AddressUpdate(address=Address(**address), actor=actor))
+
+
+class _NoRunningWorkflow(Exception):
+    pass
+
+
+def _message(order_id: str, update: str, arg: Any) -> MessageResult:
+    try:
+        return _runner.run(_update(order_id, update, arg))
+    except _NoRunningWorkflow:
+        status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
+    if status is None:
+        raise OrderNotFound(f"order {order_id} not found")
+    raise MessageRejected(f"order already {status.replace('_', ' ')}")
 
 
 async def _update(order_id: str, update: str, arg: Any) -> MessageResult:
@@ -227,26 +241,19 @@ async def _update(order_id: str, update: str, arg: Any) -> MessageResult:
         pending = await handle.start_update(
             update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=MessageResult
         )
+        # A validator's refusal is known at once; an accepted update is waited for, within bounds.
+        result = await asyncio.wait_for(pending.result(), timeout=settings.TEMPORAL_UPDATE_WAIT)
     except WorkflowUpdateFailedError as exc:
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
+    except asyncio.TimeoutError:
+        return MessageResult(accepted=True, status="processing", detail="accepted; the order is still being processed")
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise await _closed_or_unknown(order_id) from exc
-    try:
-        result = await asyncio.wait_for(pending.result(), timeout=settings.TEMPORAL_UPDATE_WAIT)
-    except asyncio.TimeoutError:
-        return MessageResult(accepted=True, status="processing", detail="accepted; the order is still being processed")
+        raise _NoRunningWorkflow() from exc
     if not result.accepted:
         raise MessageRejected(result.detail or f"order is {result.status}")
     return result
-
-
-async def _closed_or_unknown(order_id: str) -> OrderClientError:
-    status = await asyncio.to_thread(lambda: Order.objects.filter(pk=order_id).values_list("status", flat=True).first())
-    if status is None:
-        return OrderNotFound(f"order {order_id} not found")
-    return MessageRejected(f"order already {status.replace('_', ' ')}")
 
 
 # --- status ---------------------------------------------------------------------------------

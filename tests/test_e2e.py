@@ -1,0 +1,193 @@
+"""End to end: the Temporal dev server from the wheel, `manage.py run_workers` processes, the real database and
+the real workflow client. Nothing is mocked."""
+
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from orders.models import Order, OrderEvent, Payment
+from tests.conftest import wait_for_status
+from tests.factories import ADDRESS, ITEMS
+from workflows import client as order_client
+from workflows.types import order_workflow_id, shipping_workflow_id
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+Event = OrderEvent.Type
+HAPPY_TRAIL = [
+    Event.RECEIVED,
+    Event.VALIDATED,
+    Event.APPROVED,
+    Event.PAYMENT_CAPTURED,
+    Event.SHIPPING_STARTED,
+    Event.PACKAGE_PREPARED,
+    Event.DISPATCHED,
+    Event.COMPLETED,
+]
+
+
+def order_request(order_id, **changes):
+    return {
+        "order_id": order_id,
+        "customer_name": "Ada Lovelace",
+        "customer_email": "ada@example.com",
+        "items": ITEMS,
+        "currency": "USD",
+        "shipping_address": ADDRESS,
+        **changes,
+    }
+
+
+def closing_connection(fn):
+    """Run fn in a helper thread and hand its database connection back, as Django does after a request."""
+
+    def run(*args):
+        try:
+            return fn(*args)
+        finally:
+            connection.close()
+
+    return run
+
+
+def trail(order_id):
+    return list(OrderEvent.objects.filter(order_id=order_id).order_by("created_at", "id").values_list("type", flat=True))
+
+
+def test_start_approve_complete(start_worker):
+    start_worker()
+
+    started = order_client.start_order(**order_request("e2e-happy"))
+    wait_for_status("e2e-happy", Order.Status.AWAITING_REVIEW)
+    result = order_client.approve("e2e-happy", actor="rita")
+    order = wait_for_status("e2e-happy", Order.Status.COMPLETED)
+
+    assert started.created and started.workflow_id == order_workflow_id("e2e-happy")
+    assert result.accepted
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.amount, payment.payment_id) == ("captured", order.amount, "pay-e2e-happy")
+    assert trail("e2e-happy") == HAPPY_TRAIL
+    assert OrderEvent.objects.get(order=order, type=Event.APPROVED).actor == "rita"
+    assert order.reviewer == "rita" and order.tracking_number
+    live = order_client.status("e2e-happy")
+    assert live["status"] == "completed" and live["running"] is False
+
+
+def test_address_update_is_persisted_and_shipped(start_worker):
+    start_worker()
+    order_client.start_order(**order_request("e2e-address"))
+    wait_for_status("e2e-address", Order.Status.AWAITING_REVIEW)
+    new_address = {**ADDRESS, "line1": "221B Baker Street", "postal_code": "NW1 6XE"}
+
+    result = order_client.update_address("e2e-address", actor="ada", address=new_address)
+    order = Order.objects.get(pk="e2e-address")
+
+    assert result.accepted
+    assert order.shipping_address["line1"] == "221B Baker Street"
+    event = OrderEvent.objects.get(order=order, type=Event.ADDRESS_UPDATED)
+    assert event.payload["old"]["line1"] == ADDRESS["line1"] and event.payload["new"]["line1"] == "221B Baker Street"
+    assert event.actor == "ada"
+    with pytest.raises(order_client.MessageRejected, match="missing city"):
+        order_client.update_address("e2e-address", actor="ada", address={**ADDRESS, "city": ""})
+
+    order_client.approve("e2e-address", actor="rita")
+    wait_for_status("e2e-address", Order.Status.COMPLETED)
+    with pytest.raises(order_client.MessageRejected, match="order already completed"):
+        order_client.update_address("e2e-address", actor="ada", address=new_address)
+
+
+def test_duplicate_starts_run_one_workflow_and_charge_once(start_worker):
+    start_worker()
+    request = order_request("e2e-dup")
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        results = list(pool.map(closing_connection(lambda _: order_client.start_order(**request)), range(5)))
+    wait_for_status("e2e-dup", Order.Status.AWAITING_REVIEW)
+    order_client.approve("e2e-dup", actor="rita")
+    wait_for_status("e2e-dup", Order.Status.COMPLETED)
+    again = order_client.start_order(**request)
+
+    assert sum(r.created for r in results) == 1
+    assert again.created is False
+    assert Payment.objects.filter(order_id="e2e-dup").count() == 1
+    assert trail("e2e-dup") == HAPPY_TRAIL
+    with pytest.raises(order_client.OrderConflict):
+        order_client.start_order(**order_request("e2e-dup", customer_name="Someone Else"))
+
+
+def test_unknown_and_closed_orders(start_worker):
+    start_worker()
+    with pytest.raises(order_client.OrderNotFound):
+        order_client.approve("e2e-nobody", actor="rita")
+    assert order_client.status("e2e-nobody") is None
+
+    order_client.start_order(**order_request("e2e-cancel"))
+    wait_for_status("e2e-cancel", Order.Status.AWAITING_REVIEW)
+    cancelled = order_client.cancel("e2e-cancel", actor="rita", reason="fraud suspected")
+    wait_for_status("e2e-cancel", Order.Status.CANCELLED)
+
+    assert cancelled.accepted and cancelled.status == "cancelled"
+    with pytest.raises(order_client.MessageRejected, match="order already cancelled"):
+        order_client.approve("e2e-cancel", actor="rita")
+    assert OrderEvent.objects.get(order_id="e2e-cancel", type=Event.CANCELLED).payload["reason"] == "fraud suspected"
+    assert not Payment.objects.filter(order_id="e2e-cancel").exists()
+
+
+def test_flaky_integrations_still_charge_exactly_once(start_worker, live_temporal):
+    live_temporal.BUSINESS_RETRY_MAX_ATTEMPTS = 12
+    live_temporal.BUSINESS_RETRY_INITIAL_INTERVAL = 0.1
+    live_temporal.BUSINESS_RETRY_MAX_INTERVAL = 0.2
+    start_worker(FLAKY_FAILURE_RATE="0.5", FLAKY_SEED="e2e-seed-7", FLAKY_MAX_DELAY="0.05")
+
+    order_client.start_order(**order_request("e2e-flaky"))
+    wait_for_status("e2e-flaky", Order.Status.AWAITING_REVIEW)
+    order_client.approve("e2e-flaky", actor="rita")
+    order = wait_for_status("e2e-flaky", Order.terminal_statuses(), timeout=120)
+
+    assert order.status == Order.Status.COMPLETED, order.status_reason
+    assert Payment.objects.filter(order_id="e2e-flaky").count() == 1
+    assert trail("e2e-flaky") == HAPPY_TRAIL
+    # The faults really happened: some business call needed more than one attempt.
+    assert retried_activities(live_temporal, "e2e-flaky")
+
+
+def retried_activities(live_temporal, order_id):
+    """Attempt numbers above 1 of the activities of the order and its shipping workflows, from their histories."""
+
+    async def fetch():
+        client = await order_client._runner.client()
+        attempts = []
+        for workflow_id in (order_workflow_id(order_id), shipping_workflow_id(order_id, 1)):
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+            attempts += [
+                e.activity_task_started_event_attributes.attempt
+                for e in history.events
+                if e.HasField("activity_task_started_event_attributes")
+                and e.activity_task_started_event_attributes.attempt > 1
+            ]
+        return attempts
+
+    return order_client._runner.run(fetch())
+
+
+def test_worker_crash_loses_nothing(start_worker):
+    first = start_worker()
+    order_client.start_order(**order_request("e2e-crash"))
+    wait_for_status("e2e-crash", Order.Status.AWAITING_REVIEW)
+
+    first.stop(signal.SIGKILL)
+    approval = {}
+    approving = threading.Thread(
+        target=closing_connection(lambda: approval.update(result=order_client.approve("e2e-crash", actor="rita")))
+    )
+    approving.start()
+    start_worker()
+    approving.join(timeout=60)
+    order = wait_for_status("e2e-crash", Order.Status.COMPLETED)
+
+    assert approval["result"].accepted
+    assert Payment.objects.filter(order=order).count() == 1
+    assert trail("e2e-crash") == HAPPY_TRAIL
