@@ -63,7 +63,10 @@ class Order(models.Model):
     class Meta:
         db_table = "orders"
         ordering = ["-created_at"]
-        permissions = [("review_order", "Can approve or cancel orders under review")]
+        permissions = [
+            ("review_order", "Can approve or cancel any order"),
+            ("place_order", "Can start orders and manage the orders it started"),
+        ]
 
     def __str__(self):
         return self.id

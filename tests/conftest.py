@@ -33,6 +33,14 @@ def temporal_address():
 
 
 @pytest.fixture
+def roles(db):
+    """The role groups (a transactional test flushes the ones the migrations made)."""
+    from orders.roles import ensure_roles
+
+    return ensure_roles()
+
+
+@pytest.fixture
 def live_temporal(temporal_address, settings):
     """Point the Django side (the workflow client) at the dev server, with queues unique to this test."""
     suffix = uuid.uuid4().hex[:8]
@@ -53,11 +61,16 @@ def database_url() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, ready_timeout: float = 60.0):
         self.log = open(ROOT / "var" / f"worker-{uuid.uuid4().hex[:8]}.log", "w+")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "run_workers"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
+        deadline = time.monotonic() + ready_timeout
+        while "workers polling" not in self.output():
+            assert self.process.poll() is None, self.output()
+            assert time.monotonic() < deadline, f"worker not ready: {self.output()}"
+            time.sleep(0.05)
 
     def output(self) -> str:
         self.log.seek(0)

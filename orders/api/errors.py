@@ -1,0 +1,60 @@
+"""One JSON error shape for the whole API: {"error": "<code>", "detail": "<message>"} (+ "fields" for 400s)."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from django.db import DatabaseError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from workflows.client import MessageRejected, OrderConflict, OrderNotFound, TemporalUnavailable
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "A backing service is unavailable; retry later."
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+def _translate(exc):
+    if isinstance(exc, Http404):
+        return exceptions.NotFound("No such order.")
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, (TemporalUnavailable, DatabaseError)):
+        return ServiceUnavailable()
+    if isinstance(exc, (MessageRejected, OrderConflict)):
+        return Conflict(str(exc), code="order_already_exists" if isinstance(exc, OrderConflict) else "not_allowed")
+    if isinstance(exc, OrderNotFound):
+        return exceptions.NotFound(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    return exc
+
+
+def exception_handler(exc, context):
+    exc = _translate(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"error": "invalid", "detail": "The request is invalid.", "fields": exc.detail}
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        response.data = {"error": codes if isinstance(codes, str) else "error", "detail": str(exc.detail)}
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response["Retry-After"] = str(settings.API_RETRY_AFTER_SECONDS)
+    return response

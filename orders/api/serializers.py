@@ -1,0 +1,147 @@
+"""API serializers. Every field is listed explicitly; what the process owns (status, money, payments, ids) is
+read-only. Input serializers check the shape; business rules (positive quantities, a complete address, the amount
+limit) are the workflow's validate step, whose verdict shows in the order's status and reason."""
+
+from rest_framework import serializers
+
+from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166-1 alpha-2 code")
+
+
+class ItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=-(10**6), max_value=10**6)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+
+class StartOrderSerializer(serializers.Serializer):
+    customer_name = serializers.CharField(max_length=200)
+    customer_email = serializers.EmailField()
+    items = ItemSerializer(many=True, max_length=200)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, help_text="ISO 4217 code, e.g. USD")
+    shipping_address = AddressSerializer()
+    payment_id = serializers.RegexField(
+        ORDER_ID_PATTERN, required=False, help_text="Idempotency key of the payment; defaults to pay-{order id}."
+    )
+
+    def validated_request(self) -> dict:
+        data = dict(self.validated_data)
+        data["items"] = [{**item, "unit_price": str(item["unit_price"])} for item in data["items"]]
+        data["shipping_address"] = dict(data["shipping_address"])
+        data["currency"] = data["currency"].upper()
+        return data
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ["payment_id", "amount", "currency", "status", "provider_reference", "failure_reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "type", "actor", "payload", "created_at"]
+        read_only_fields = fields
+
+
+class OrderListSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "customer_name",
+            "customer_email",
+            "amount",
+            "currency",
+            "status",
+            "escalated",
+            "workflow_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderDetailSerializer(serializers.ModelSerializer):
+    items = ItemSerializer(many=True, read_only=True)
+    shipping_address = AddressSerializer(read_only=True)
+    payments = PaymentSerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "customer_name",
+            "customer_email",
+            "items",
+            "amount",
+            "currency",
+            "shipping_address",
+            "status",
+            "status_reason",
+            "escalated",
+            "reviewer",
+            "decided_at",
+            "shipping_attempts",
+            "tracking_number",
+            "payment_id",
+            "workflow_id",
+            "payments",
+            "events",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class StartResultSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False when this repeats an earlier identical start.")
+    order = OrderDetailSerializer()
+
+
+class MessageResultSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    accepted = serializers.BooleanField()
+    status = serializers.CharField(help_text='The order status after the message, or "processing".')
+    detail = serializers.CharField(allow_blank=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    workflow_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    step = serializers.CharField(allow_blank=True)
+    approved = serializers.BooleanField()
+    cancelled = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    escalated = serializers.BooleanField()
+    shipping_address = AddressSerializer()
+    shipping_attempts = serializers.IntegerField()
+    last_failure = serializers.CharField(allow_blank=True)
+    payment_status = serializers.CharField(allow_blank=True)
+    tracking_number = serializers.CharField(allow_blank=True)
+    live = serializers.BooleanField(help_text="True while the workflow runs and the state comes from it.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable code, e.g. not_found, not_allowed, unavailable.")
+    detail = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="Field errors, for 400 responses.")

@@ -1,0 +1,18 @@
+"""The API routes, spelled out: these are the paths the original system documented (see the README's table)."""
+
+from django.urls import path
+
+from orders.api.views import OrderViewSet
+
+order = "orders/<str:pk>"
+
+urlpatterns = [
+    path("orders/", OrderViewSet.as_view({"get": "list"}), name="order-list"),
+    path(f"{order}/", OrderViewSet.as_view({"get": "retrieve"}), name="order-detail"),
+    path(f"{order}/start", OrderViewSet.as_view({"post": "start"}), name="order-start"),
+    path(f"{order}/signals/approve", OrderViewSet.as_view({"post": "approve"}), name="order-approve"),
+    path(f"{order}/signals/cancel", OrderViewSet.as_view({"post": "cancel"}), name="order-cancel"),
+    path(f"{order}/signals/update-address", OrderViewSet.as_view({"post": "update_address"}), name="order-update-address"),
+    path(f"{order}/status", OrderViewSet.as_view({"get": "status"}), name="order-status"),
+    path(f"{order}/events", OrderViewSet.as_view({"get": "events"}), name="order-events"),
+]

@@ -1,0 +1,209 @@
+"""The orders API: a thin entry point. Views validate input, check who may do what, call the workflow client
+and map outcomes to responses (errors through orders.api.errors)."""
+
+import re
+import time
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, filters, mixins, permissions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders import selectors
+from orders.api import serializers as s
+from orders.api.errors import Conflict
+from orders.models import ORDER_ID_PATTERN, Order
+from orders.rules import order_total
+from workflows import client
+from workflows.client import MessageResult
+from workflows.types import order_workflow_id
+
+ERRORS = {
+    400: OpenApiResponse(s.ErrorSerializer, description="Invalid input, with field errors."),
+    401: OpenApiResponse(s.ErrorSerializer, description="Not authenticated."),
+    403: OpenApiResponse(s.ErrorSerializer, description="Not allowed for this user."),
+    404: OpenApiResponse(s.ErrorSerializer, description="No such order (or not yours)."),
+    409: OpenApiResponse(s.ErrorSerializer, description="Not allowed in the order's current state; the reason is given."),
+    413: OpenApiResponse(s.ErrorSerializer, description="The request body is too large."),
+    429: OpenApiResponse(s.ErrorSerializer, description="Too many requests."),
+    503: OpenApiResponse(s.ErrorSerializer, description="Temporal or the database is unreachable; see Retry-After."),
+}
+READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404, 429, 503)}
+WRITE_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 409, 413, 429, 503)}
+ORDER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The order id: 1-64 of A-Z a-z 0-9 _ -", pattern=ORDER_ID_PATTERN)
+
+# How long a start waits for the workflow's first step to write the order row, to answer with it.
+START_ROW_WAIT_SECONDS = 2.0
+
+
+class OrderAccess(permissions.BasePermission):
+    """Reviewers may do anything to any order; order clients may start orders and act on the ones they started."""
+
+    def has_permission(self, request, view):
+        return selectors.can_review(request.user) or selectors.can_place(request.user)
+
+    def has_object_permission(self, request, view, obj):
+        return selectors.can_review(request.user) or obj.created_by_id == request.user.id
+
+
+class Reviewers(permissions.BasePermission):
+    message = "Only reviewers may approve orders."
+
+    def has_permission(self, request, view):
+        return selectors.can_review(request.user)
+
+
+class OrderClients(permissions.BasePermission):
+    message = "Only order clients may start orders."
+
+    def has_permission(self, request, view):
+        return selectors.can_place(request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List orders",
+        description="Filter by status and escalated; search ids and customer emails; paginated.",
+        responses={200: s.OrderListSerializer(many=True), 400: ERRORS[400], **READ_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One order, with items, payments and its event timeline",
+        parameters=[ORDER_ID],
+        responses={200: s.OrderDetailSerializer, **READ_ERRORS},
+    ),
+)
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAuthenticated, OrderAccess]
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filterset_fields = ["status", "escalated"]
+    search_fields = ["id", "customer_email"]
+    ordering_fields = ["created_at", "updated_at", "amount"]
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        orders = selectors.orders_visible_to(self.request.user)
+        return selectors.order_with_history(orders) if self.action == "retrieve" else orders
+
+    def filter_queryset(self, queryset):
+        # Filters, search and ordering belong to the list; a single order is found by id alone.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        return s.OrderDetailSerializer if self.action == "retrieve" else s.OrderListSerializer
+
+    def get_object(self):
+        if not re.fullmatch(ORDER_ID_PATTERN, self.kwargs["pk"]):
+            raise exceptions.NotFound("No such order.")
+        return super().get_object()
+
+    def _actor(self) -> str:
+        return self.request.user.get_username()
+
+    def _message_response(self, order_id: str, result: MessageResult) -> Response:
+        body = {"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}
+        return Response(body, status=status.HTTP_202_ACCEPTED if result.status == "processing" else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Create the order and start its workflow",
+        description="Idempotent: the same body again answers 200 with the same order; another body for the same id, 409.",
+        parameters=[ORDER_ID],
+        request=s.StartOrderSerializer,
+        responses={201: s.StartResultSerializer, 200: s.StartResultSerializer, **WRITE_ERRORS},
+    )
+    def start(self, request: Request, pk: str) -> Response:
+        if not re.fullmatch(ORDER_ID_PATTERN, pk):
+            raise exceptions.ValidationError({"id": ["Order ids are 1-64 characters of A-Z, a-z, 0-9, _ and -."]})
+        body = s.StartOrderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_request()
+        result = client.start_order(order_id=pk, created_by_id=request.user.id, **data)
+        order = self._started_order(pk, data, result.created)
+        payload = {"created": result.created, "order": s.OrderDetailSerializer(order).data}
+        return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    def _started_order(self, pk: str, data: dict, created: bool) -> Order:
+        deadline = time.monotonic() + START_ROW_WAIT_SECONDS
+        while True:
+            order = selectors.order_with_history(Order.objects.filter(pk=pk)).first()
+            if order is not None:
+                if not created and not OrderAccess().has_object_permission(self.request, self, order):
+                    raise Conflict("This order id is taken.", code="order_already_exists")
+                return order
+            if time.monotonic() > deadline:
+                # The workflow has started but its first step has not written the row yet: answer from the request.
+                fields = {k: v for k, v in data.items() if k != "payment_id"}
+                return Order(
+                    id=pk,
+                    status=Order.Status.RECEIVED,
+                    amount=order_total(data["items"]),
+                    workflow_id=order_workflow_id(pk),
+                    **fields,
+                )
+            time.sleep(0.05)
+
+    @extend_schema(
+        summary="Approve the order (reviewers only)",
+        parameters=[ORDER_ID],
+        request=None,
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+    )
+    def approve(self, request: Request, pk: str) -> Response:
+        order = self.get_object()
+        return self._message_response(order.id, client.approve(order.id, actor=self._actor()))
+
+    @extend_schema(
+        summary="Cancel the order, with a reason",
+        description="Allowed until the carrier is dispatched; a paid order is refunded first.",
+        parameters=[ORDER_ID],
+        request=s.CancelSerializer,
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+    )
+    def cancel(self, request: Request, pk: str) -> Response:
+        order = self.get_object()
+        body = s.CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = client.cancel(order.id, actor=self._actor(), reason=body.validated_data["reason"])
+        return self._message_response(order.id, result)
+
+    @extend_schema(
+        summary="Change the shipping address",
+        description="Allowed until the carrier is dispatched; shipping uses the latest address.",
+        parameters=[ORDER_ID],
+        request=s.AddressSerializer,
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+    )
+    def update_address(self, request: Request, pk: str) -> Response:
+        order = self.get_object()
+        body = s.AddressSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = client.update_address(order.id, actor=self._actor(), address=dict(body.validated_data))
+        return self._message_response(order.id, result)
+
+    @extend_schema(
+        summary="The live status",
+        description="From the workflow's get_status query while it runs, merged with the database; from the "
+        "database alone once the workflow has closed.",
+        parameters=[ORDER_ID],
+        responses={200: s.StatusSerializer, **READ_ERRORS},
+    )
+    def status(self, request: Request, pk: str) -> Response:
+        order = self.get_object()
+        view = selectors.order_status(order, client.status(order.id))
+        return Response(s.StatusSerializer(view).data)
+
+    @extend_schema(
+        summary="The order's event trail, oldest first (paginated)",
+        parameters=[ORDER_ID],
+        filters=False,
+        responses={200: s.EventSerializer(many=True), **READ_ERRORS},
+    )
+    def events(self, request: Request, pk: str) -> Response:
+        order = self.get_object()
+        page = self.paginate_queryset(selectors.order_events(order))
+        return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    def get_permissions(self):
+        extra = {"approve": [Reviewers()], "start": [OrderClients()]}.get(self.action, [])
+        return [*super().get_permissions(), *extra]
+

@@ -1,0 +1,159 @@
+"""The API over real HTTP (a live server), with the Temporal dev server, worker processes and the real database."""
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+
+from orders.models import Order, OrderEvent, Payment
+from tests.conftest import ROOT, wait_for_status
+from tests.test_api import START_BODY
+from tests.factories import ADDRESS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+class Http:
+    def __init__(self, base_url: str, token: str):
+        self.base_url, self.token = base_url, token
+
+    def __call__(self, method: str, path: str, body=None):
+        request = urllib.request.Request(
+            self.base_url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+def token_for(username: str, group: str) -> str:
+    user = User.objects.create_user(username)
+    user.groups.add(Group.objects.get(name=group))
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def http(live_server, start_worker, roles):
+    start_worker()
+    shop = Http(live_server.url, token_for("shop", "Order clients"))
+    reviewer = Http(live_server.url, token_for("rita", "Reviewers"))
+    return shop, reviewer
+
+
+def test_start_approve_complete_through_the_api(http):
+    shop, reviewer = http
+
+    status, started = shop("POST", "/orders/api-1/start", START_BODY)
+    repeat_status, repeated = shop("POST", "/orders/api-1/start", START_BODY)
+    conflict_status, conflict = shop("POST", "/orders/api-1/start", {**START_BODY, "currency": "EUR"})
+    wait_for_status("api-1", Order.Status.AWAITING_REVIEW)
+    live_status, live = shop("GET", "/orders/api-1/status")
+    approve_status, approved = reviewer("POST", "/orders/api-1/signals/approve")
+    wait_for_status("api-1", Order.Status.COMPLETED)
+    again_status, again = reviewer("POST", "/orders/api-1/signals/approve")
+    cancel_status, cancelled = shop("POST", "/orders/api-1/signals/cancel", {"reason": "too late"})
+    final_status, final = shop("GET", "/orders/api-1/status")
+    _, detail = shop("GET", "/orders/api-1/")
+
+    assert status == 201 and started["created"] is True
+    assert started["order"]["id"] == "api-1" and started["order"]["workflow_id"] == "order-api-1"
+    assert repeat_status == 200 and repeated["created"] is False and repeated["order"]["id"] == "api-1"
+    assert conflict_status == 409 and conflict["error"] == "order_already_exists"
+    assert live_status == 200 and live["live"] is True and live["step"] == "manual review"
+    assert approve_status == 200 and approved["accepted"] is True
+    assert again_status == 409 and again == {"error": "not_allowed", "detail": "order already completed"}
+    assert cancel_status == 409 and cancelled["detail"] == "order already completed"
+    assert final_status == 200 and final["status"] == "completed" and final["live"] is False
+    assert final["payment_status"] == "captured" and final["tracking_number"]
+    assert Payment.objects.filter(order_id="api-1").count() == 1
+    assert [e["type"] for e in detail["events"]][-1] == "completed"
+    assert detail["events"][2]["actor"] == "rita"
+
+
+def test_cancel_and_address_through_the_api(http):
+    shop, reviewer = http
+    shop("POST", "/orders/api-2/start", START_BODY)
+    wait_for_status("api-2", Order.Status.AWAITING_REVIEW)
+
+    moved_status, moved = shop("POST", "/orders/api-2/signals/update-address", {**ADDRESS, "city": "Bath"})
+    bad_status, bad = shop("POST", "/orders/api-2/signals/update-address", {**ADDRESS, "city": " "})
+    cancel_status, cancelled = shop("POST", "/orders/api-2/signals/cancel", {"reason": "ordered twice"})
+    approve_status, refused = reviewer("POST", "/orders/api-2/signals/approve")
+
+    assert moved_status == 200 and moved["accepted"]
+    assert Order.objects.get(pk="api-2").shipping_address["city"] == "Bath"
+    assert bad_status in (400, 409) and bad["error"] in ("invalid", "not_allowed")
+    assert cancel_status == 200 and cancelled["status"] == "cancelled"
+    assert approve_status == 409 and refused["detail"] == "order already cancelled"
+    cancel = OrderEvent.objects.get(order_id="api-2", type="cancelled")
+    assert (cancel.actor, cancel.payload["reason"]) == ("shop", "ordered twice")
+
+
+def test_business_rules_reject_through_the_workflow(http):
+    shop, _ = http
+    body = {**START_BODY, "items": [{"sku": "X", "quantity": 0, "unit_price": "5.00"}]}
+
+    status, _ = shop("POST", "/orders/api-3/start", body)
+    order = wait_for_status("api-3", Order.Status.REJECTED)
+    _, view = shop("GET", "/orders/api-3/status")
+
+    assert status == 201
+    assert "quantity that is not positive" in order.status_reason
+    assert view["status"] == "rejected" and "quantity" in view["reason"]
+
+
+def test_mass_assignment_is_ignored(http):
+    shop, _ = http
+    body = {**START_BODY, "status": "completed", "amount": "0.01", "workflow_id": "evil", "created_by": 999}
+
+    status, started = shop("POST", "/orders/api-4/start", body)
+    order = wait_for_status("api-4", Order.Status.AWAITING_REVIEW)
+
+    assert status == 201
+    assert order.amount == Order.objects.get(pk="api-4").amount != 0
+    assert str(order.amount) == "28.99" and order.workflow_id == "order-api-4"
+    assert order.created_by.username == "shop"
+
+
+def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, start_worker):
+    start_worker()
+    user = User.objects.create_superuser("fuzz")
+    token = Token.objects.create(user=user).key
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "st"),
+            "run",
+            f"{live_server.url}/api/schema/",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--max-examples",
+            "8",
+            "--seed",
+            "20261125",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--request-timeout",
+            "30",
+            "-H",
+            f"Authorization: Token {token}",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout or "passed" in result.stdout.lower(), result.stdout[-3000:]
+
