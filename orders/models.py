@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,7 +8,12 @@ from django.db import models
 from workflows.types import OrderStatus, order_workflow_id
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-order_id_validator = RegexValidator(ORDER_ID_PATTERN, "Order ids are 1-64 characters of A-Z, a-z, 0-9, _ and -.")
+ORDER_ID_RULE = "Order ids are 1-64 characters of A-Z, a-z, 0-9, _ and -."
+order_id_validator = RegexValidator(ORDER_ID_PATTERN, ORDER_ID_RULE)
+
+
+def is_valid_order_id(value: str) -> bool:
+    return re.fullmatch(ORDER_ID_PATTERN, value) is not None
 
 
 class Order(models.Model):

@@ -6,6 +6,8 @@ background event loop per process, created lazily so that forked web workers eac
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 import os
 import threading
 from dataclasses import asdict, dataclass
@@ -99,9 +101,23 @@ class _Runner:
         with self._lock:
             if self._pid != os.getpid():
                 self._loop = asyncio.new_event_loop()
-                threading.Thread(target=self._loop.run_forever, name="temporal-client", daemon=True).start()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="temporal-client", daemon=True)
+                self._thread.start()
                 self._pid, self._client = os.getpid(), None
+                atexit.register(self.close)
             return self._loop
+
+    def close(self) -> None:
+        """Stop the loop and drop the client before the interpreter finalizes (the SDK's native threads must not
+        outlive it)."""
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                return
+            self._client = None
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop, self._pid = None, None
+            gc.collect()
 
     async def client(self) -> Client:
         if self._client is None:

@@ -1,7 +1,6 @@
 """The orders API: a thin entry point. Views validate input, check who may do what, call the workflow client
 and map outcomes to responses (errors through orders.api.errors)."""
 
-import re
 import time
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -13,7 +12,7 @@ from rest_framework.response import Response
 from orders import selectors
 from orders.api import serializers as s
 from orders.api.errors import Conflict
-from orders.models import ORDER_ID_PATTERN, Order
+from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order_id
 from orders.rules import order_total
 from workflows import client
 from workflows.client import MessageResult
@@ -93,7 +92,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return s.OrderDetailSerializer if self.action == "retrieve" else s.OrderListSerializer
 
     def get_object(self):
-        if not re.fullmatch(ORDER_ID_PATTERN, self.kwargs["pk"]):
+        if not is_valid_order_id(self.kwargs["pk"]):
             raise exceptions.NotFound("No such order.")
         return super().get_object()
 
@@ -112,8 +111,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: s.StartResultSerializer, 200: s.StartResultSerializer, **WRITE_ERRORS},
     )
     def start(self, request: Request, pk: str) -> Response:
-        if not re.fullmatch(ORDER_ID_PATTERN, pk):
-            raise exceptions.ValidationError({"id": ["Order ids are 1-64 characters of A-Z, a-z, 0-9, _ and -."]})
+        if not is_valid_order_id(pk):
+            raise exceptions.ValidationError({"id": [ORDER_ID_RULE]})
         body = s.StartOrderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_request()

@@ -1,0 +1,189 @@
+"""`manage.py orders`: the API's operations from the command line, with the same validation and outcomes.
+
+Exit codes: 0 done; 1 invalid input; 3 unknown order; 4 refused (conflict or not allowed now); 5 Temporal or the
+database unavailable.
+"""
+
+import getpass
+import json
+import uuid
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
+
+from orders import selectors
+from orders.api.serializers import AddressSerializer, OrderListSerializer, StartOrderSerializer
+from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
+from workflows import client
+
+EXIT_INVALID, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_UNAVAILABLE = 1, 3, 4, 5
+
+SAMPLE = {
+    "customer_name": "Ada Lovelace",
+    "customer_email": "ada@example.com",
+    "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": "12.50"}, {"sku": "PEN-7", "quantity": 1, "unit_price": "3.99"}],
+    "currency": "USD",
+    "shipping_address": {
+        "name": "Ada Lovelace",
+        "line1": "12 St James's Square",
+        "city": "London",
+        "postal_code": "SW1Y 4JH",
+        "country": "GB",
+    },
+}
+ADDRESS_FIELDS = ["name", "line1", "line2", "city", "postal_code", "country"]
+
+
+def _item(text: str) -> dict:
+    try:
+        sku, quantity, price = text.split(":")
+    except ValueError:
+        raise CommandError(f"--item takes SKU:QUANTITY:UNIT_PRICE, not {text!r}", returncode=EXIT_INVALID)
+    return {"sku": sku, "quantity": quantity, "unit_price": price}
+
+
+class Command(BaseCommand):
+    help = "Start, approve, cancel, re-address, inspect and list orders (same semantics as the REST API)."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        def action(name, help_text):
+            sub = actions.add_parser(name, help=help_text)
+            sub.add_argument("--json", action="store_true", help="machine-readable output")
+            return sub
+
+        start = action("start", "create an order and start its workflow")
+        start.add_argument("order_id", nargs="?", help="defaults to a new random id with --sample")
+        start.add_argument("--sample", action="store_true", help="fill every field with demo data")
+        start.add_argument("--file", type=Path, help="a JSON file with the API's start body")
+        start.add_argument("--customer-name")
+        start.add_argument("--customer-email")
+        start.add_argument("--item", action="append", type=_item, help="SKU:QUANTITY:UNIT_PRICE, repeatable")
+        start.add_argument("--currency")
+        start.add_argument("--payment-id")
+        for field in ADDRESS_FIELDS:
+            start.add_argument(f"--{field.replace('_', '-')}", dest=f"address_{field}")
+
+        approve = action("approve", "approve an order under review")
+        approve.add_argument("order_id")
+        approve.add_argument("--actor", default=None, help="who is acting (default: cli:<you>)")
+
+        cancel = action("cancel", "cancel an order, with a reason")
+        cancel.add_argument("order_id")
+        cancel.add_argument("--reason", required=True)
+        cancel.add_argument("--actor", default=None)
+
+        readdress = action("update-address", "change an order's shipping address")
+        readdress.add_argument("order_id")
+        for field in ADDRESS_FIELDS:
+            readdress.add_argument(f"--{field.replace('_', '-')}", dest=f"address_{field}", required=field != "line2")
+        readdress.add_argument("--actor", default=None)
+
+        status = action("status", "the live status of an order")
+        status.add_argument("order_id")
+
+        listing = action("list", "list orders, newest first")
+        listing.add_argument("--status", choices=Order.Status.values)
+        listing.add_argument("--limit", type=int, default=50)
+
+    def handle(self, *args, action, **options):
+        self.as_json = options["json"]
+        try:
+            getattr(self, action.replace("-", "_"))(**options)
+        except client.OrderNotFound as exc:
+            raise CommandError(str(exc), returncode=EXIT_NOT_FOUND)
+        except (client.MessageRejected, client.OrderConflict) as exc:
+            raise CommandError(f"refused: {exc}", returncode=EXIT_REFUSED)
+        except client.TemporalUnavailable as exc:
+            raise CommandError(str(exc), returncode=EXIT_UNAVAILABLE)
+        except DatabaseError as exc:
+            raise CommandError(f"database unavailable: {exc}", returncode=EXIT_UNAVAILABLE)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def start(self, order_id, sample, file, **options):
+        body = dict(SAMPLE) if sample else {}
+        if file:
+            body.update(json.loads(file.read_text()))
+        given = {
+            "customer_name": options["customer_name"],
+            "customer_email": options["customer_email"],
+            "items": options["item"],
+            "currency": options["currency"],
+            "payment_id": options["payment_id"],
+        }
+        body.update({k: v for k, v in given.items() if v is not None})
+        address = {f: options[f"address_{f}"] for f in ADDRESS_FIELDS if options[f"address_{f}"] is not None}
+        if address:
+            body["shipping_address"] = {**body.get("shipping_address", {}), **address}
+        order_id = order_id or (f"demo-{uuid.uuid4().hex[:8]}" if sample else None)
+        if not order_id:
+            raise CommandError("an order id is needed (or --sample for a random one)", returncode=EXIT_INVALID)
+        if not is_valid_order_id(order_id):
+            raise CommandError(ORDER_ID_RULE, returncode=EXIT_INVALID)
+        serializer = StartOrderSerializer(data=body)
+        self._require_valid(serializer)
+        result = client.start_order(order_id=order_id, **serializer.validated_request())
+        self._emit(
+            {"id": order_id, "workflow_id": result.workflow_id, "created": result.created},
+            f"{'Started' if result.created else 'Already started'}: {order_id} (workflow {result.workflow_id})",
+        )
+
+    def approve(self, order_id, actor, **_):
+        self._message(order_id, client.approve(order_id, actor=self._actor(actor)), "Approved")
+
+    def cancel(self, order_id, reason, actor, **_):
+        self._message(order_id, client.cancel(order_id, actor=self._actor(actor), reason=reason), "Cancelled")
+
+    def update_address(self, order_id, actor, **options):
+        serializer = AddressSerializer(data={f: options[f"address_{f}"] or "" for f in ADDRESS_FIELDS})
+        self._require_valid(serializer)
+        address = dict(serializer.validated_data)
+        self._message(order_id, client.update_address(order_id, actor=self._actor(actor), address=address), "Address updated")
+
+    def status(self, order_id, **_):
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise client.OrderNotFound(f"order {order_id} not found")
+        view = selectors.order_status(order, client.status(order_id))
+        lines = [f"{order_id}: {view['status']}" + (f" ({view['step']})" if view["step"] else "")]
+        for label, key in [
+            ("reason", "reason"),
+            ("payment", "payment_status"),
+            ("shipping attempts", "shipping_attempts"),
+            ("last failure", "last_failure"),
+            ("tracking", "tracking_number"),
+        ]:
+            if view[key]:
+                lines.append(f"  {label}: {view[key]}")
+        lines.append(f"  escalated: {'yes' if view['escalated'] else 'no'}; live: {'yes' if view['live'] else 'no'}")
+        self._emit(view, "\n".join(lines))
+
+    def list(self, status, limit, **_):
+        orders = Order.objects.order_by("-created_at")
+        if status:
+            orders = orders.filter(status=status)
+        rows = OrderListSerializer(orders[:limit], many=True).data
+        text = "\n".join(
+            f"{r['id']:<24} {r['status']:<16} {r['amount']:>10} {r['currency']}  {r['customer_email']}" for r in rows
+        )
+        self._emit(rows, text or "No orders.")
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _actor(self, actor):
+        return actor or f"cli:{getpass.getuser()}"
+
+    def _require_valid(self, serializer):
+        if not serializer.is_valid():
+            raise CommandError(f"invalid input: {json.dumps(serializer.errors)}", returncode=EXIT_INVALID)
+
+    def _message(self, order_id, result, done):
+        text = f"{done}: {order_id} (now {result.status})" if result.status != "processing" else f"Accepted: {order_id} ({result.detail})"
+        self._emit({"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}, text)
+
+    def _emit(self, data, text):
+        self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, indent=2) if self.as_json else text)

@@ -1,0 +1,92 @@
+"""`manage.py orders` and `manage.py check_status`: output and exit codes, run as real processes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from orders.models import Order
+from tests.conftest import ROOT, database_url, wait_for_status
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def manage(*args, temporal_address="127.0.0.1:1", **env):
+    """Run manage.py against the test database; Temporal is unreachable unless an address is given."""
+    environment = {**os.environ, "DATABASE_URL": database_url(), "TEMPORAL_ADDRESS": temporal_address, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_list_readable_and_json():
+    OrderFactory(id="cli-1", status=Order.Status.AWAITING_REVIEW, customer_email="one@example.com")
+    OrderFactory(id="cli-2", status=Order.Status.COMPLETED)
+
+    text = manage("orders", "list", "--status", "awaiting_review")
+    as_json = manage("orders", "list", "--json")
+
+    assert text.returncode == 0
+    assert "cli-1" in text.stdout and "awaiting_review" in text.stdout and "cli-2" not in text.stdout
+    assert {row["id"] for row in json.loads(as_json.stdout)} == {"cli-1", "cli-2"}
+
+
+def test_errors_have_clear_messages_and_exit_codes():
+    OrderFactory(id="cli-3", status=Order.Status.AWAITING_REVIEW)
+
+    unknown = manage("orders", "status", "nobody")
+    invalid = manage("orders", "start", "cli-4", "--sample", "--customer-email", "not-an-email")
+    bad_id = manage("orders", "start", "bad id!", "--sample")
+    bad_item = manage("orders", "start", "cli-5", "--sample", "--item", "nonsense")
+    unavailable = manage("orders", "approve", "cli-3", "--actor", "rita")
+    usage = manage("orders", "cancel", "cli-3")
+
+    assert (unknown.returncode, "order nobody not found") == (3, unknown.stderr.strip().removeprefix("CommandError: "))
+    assert invalid.returncode == 1 and "customer_email" in invalid.stderr
+    assert bad_id.returncode == 1 and "1-64 characters" in bad_id.stderr
+    assert bad_item.returncode != 0 and "SKU:QUANTITY:UNIT_PRICE" in bad_item.stderr
+    assert unavailable.returncode == 5 and "Temporal is unreachable" in unavailable.stderr
+    assert usage.returncode == 2 and "--reason" in usage.stderr
+
+
+def test_check_status_reports_temporal_down():
+    OrderFactory(status=Order.Status.AWAITING_REVIEW)
+
+    result = manage("check_status")
+    report = json.loads(manage("check_status", "--json").stdout)
+
+    assert result.returncode == 1
+    assert "OK   database" in result.stdout and "FAIL temporal" in result.stdout
+    assert report["healthy"] is False and report["orders_by_status"] == {"awaiting_review": 1}
+
+
+@pytest.mark.e2e
+def test_cli_drives_an_order_to_the_end(start_worker, live_temporal):
+    start_worker()
+    env = {
+        "temporal_address": live_temporal.TEMPORAL_ADDRESS,
+        "TEMPORAL_MAIN_TASK_QUEUE": live_temporal.TEMPORAL_MAIN_TASK_QUEUE,
+        "TEMPORAL_SHIPPING_TASK_QUEUE": live_temporal.TEMPORAL_SHIPPING_TASK_QUEUE,
+    }
+
+    started = manage("orders", "start", "cli-e2e", "--sample", "--customer-name", "Grace Hopper", **env)
+    repeated = manage("orders", "start", "cli-e2e", "--sample", "--customer-name", "Grace Hopper", "--json", **env)
+    wait_for_status("cli-e2e", Order.Status.AWAITING_REVIEW)
+    status = json.loads(manage("orders", "status", "cli-e2e", "--json", **env).stdout)
+    approved = manage("orders", "approve", "cli-e2e", "--actor", "rita", **env)
+    order = wait_for_status("cli-e2e", Order.Status.COMPLETED)
+    again = manage("orders", "approve", "cli-e2e", **env)
+    health = manage("check_status", **env)
+
+    assert started.returncode == 0 and started.stdout.startswith("Started: cli-e2e"), started.stderr
+    assert json.loads(repeated.stdout) == {"id": "cli-e2e", "workflow_id": "order-cli-e2e", "created": False}
+    assert status["status"] == "awaiting_review" and status["live"] is True
+    assert approved.returncode == 0 and "Approved: cli-e2e" in approved.stdout
+    assert order.customer_name == "Grace Hopper" and order.reviewer == "rita"
+    assert again.returncode == 4 and "order already completed" in again.stderr
+    assert health.returncode == 0, health.stdout + health.stderr
+    assert f"OK   task queue {live_temporal.TEMPORAL_MAIN_TASK_QUEUE}" in health.stdout
+    assert "cli-e2e" in health.stdout  # in the recent events
