@@ -100,6 +100,15 @@ class Order(models.Model):
         return not self.TRANSITIONS[self.Status(self.status)]
 
 
+class ReviewQueueOrder(Order):
+    """The admin's review queue: orders awaiting review, oldest first."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "order awaiting review"
+        verbose_name_plural = "Review queue"
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         CAPTURED = "captured", "Captured"

@@ -1,0 +1,169 @@
+"""The reviewers' admin, through Django's test client. Decisions are exercised against the real Temporal dev
+server and workers in the e2e tests below and in test_browser.py."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders import services
+from orders.models import Order, OrderEvent
+from tests.conftest import wait_for_status
+from tests.factories import OrderFactory
+from tests.test_e2e import order_request
+from workflows import client as order_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_users(roles):
+    call_command("create_demo_users", stdout=open("/dev/null", "w"))
+    return {u.username: u for u in User.objects.all()}
+
+
+@pytest.fixture
+def reviewer_browser(client, demo_users):
+    client.force_login(demo_users["reviewer"])
+    return client
+
+
+@pytest.fixture
+def clerk_browser(client, roles):
+    """A staff user who may look at orders but not review them."""
+    from django.contrib.auth.models import Permission
+
+    clerk = User.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(clerk)
+    return client
+
+
+def test_demo_users_are_created_idempotently(demo_users):
+    call_command("create_demo_users", stdout=open("/dev/null", "w"))
+    assert demo_users["admin"].is_superuser
+    assert demo_users["reviewer"].has_perm("orders.review_order") and demo_users["reviewer"].is_staff
+    assert demo_users["shop"].has_perm("orders.place_order") and not demo_users["shop"].is_staff
+    assert User.objects.count() == 3
+
+
+def test_order_list_columns_filters_and_search(reviewer_browser, settings):
+    settings.REVIEW_ESCALATE_AFTER = 3600
+    overdue = OrderFactory(id="adm-old", status=Order.Status.AWAITING_REVIEW, escalated=True)
+    Order.objects.filter(pk=overdue.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    OrderFactory(id="adm-new", status=Order.Status.COMPLETED, customer_email="grace@navy.test")
+
+    page = reviewer_browser.get("/admin/orders/order/").content.decode()
+    searched = reviewer_browser.get("/admin/orders/order/?q=navy.test").content.decode()
+    filtered = reviewer_browser.get("/admin/orders/order/?status__exact=completed").content.decode()
+
+    assert 'data-status="awaiting_review"' in page and 'data-status="completed"' in page
+    assert "28.99 USD" in page
+    assert "(overdue)" in page
+    assert "adm-new" in searched and "adm-old" not in searched
+    assert "adm-new" in filtered and "adm-old" not in filtered
+    assert "Approve selected orders" in page and "Cancel selected orders" in page
+
+
+def test_review_queue_oldest_first_with_count_on_index(reviewer_browser):
+    for n, hours in enumerate([1, 5, 3]):
+        order = OrderFactory(id=f"queue-{n}", status=Order.Status.AWAITING_REVIEW)
+        Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(hours=hours))
+    OrderFactory(id="queue-done", status=Order.Status.COMPLETED)
+
+    queue = reviewer_browser.get("/admin/orders/reviewqueueorder/").content.decode()
+    index = reviewer_browser.get("/admin/").content.decode()
+
+    positions = [queue.index(f">queue-{n}<") for n in (1, 2, 0)]
+    assert positions == sorted(positions)
+    assert "queue-done" not in queue
+    assert '<span id="review-queue-count">3</span> orders awaiting review' in index
+
+
+def test_change_page_is_read_only_with_payments_timeline_and_temporal_link(reviewer_browser, settings):
+    settings.TEMPORAL_UI_URL = "http://temporal.test:8233"
+    order = OrderFactory(id="adm-page", status=Order.Status.AWAITING_REVIEW)
+    services.order_approve(order_id=order.id, actor="reviewer")
+    services.payment_capture(order_id=order.id, payment_id=order.payment_id, amount=order.amount, currency="USD", provider_reference="ch_9")
+
+    page = reviewer_browser.get(f"/admin/orders/order/{order.id}/change/").content.decode()
+
+    assert 'name="_save"' not in page and 'name="status"' not in page
+    assert "ch_9" in page  # the payment inline
+    assert 'data-type="approved"' in page and 'class="timeline-actor">reviewer<' in page
+    assert "http://temporal.test:8233/namespaces/default/workflows/order-adm-page" in page
+    assert page.index('data-type="approved"') < page.index('data-type="payment_captured"')
+
+
+def test_buttons_only_for_open_orders(reviewer_browser):
+    open_order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+    done = OrderFactory(status=Order.Status.COMPLETED)
+    assert "review-approve" in reviewer_browser.get(f"/admin/orders/order/{open_order.id}/change/").content.decode()
+    assert "review-approve" not in reviewer_browser.get(f"/admin/orders/order/{done.id}/change/").content.decode()
+
+
+def test_staff_without_review_permission_gets_no_review_powers(clerk_browser):
+    order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+
+    changelist = clerk_browser.get("/admin/orders/order/").content.decode()
+    change = clerk_browser.get(f"/admin/orders/order/{order.id}/change/").content.decode()
+    approve = clerk_browser.post(f"/admin/orders/order/{order.id}/approve/")
+    cancel = clerk_browser.get(f"/admin/orders/order/{order.id}/cancel/")
+    action = clerk_browser.post("/admin/orders/order/", {"action": "approve_selected", "_selected_action": [order.id]})
+
+    assert order.id in changelist
+    assert "Approve selected orders" not in changelist and "review-approve" not in change
+    assert approve.status_code == 403 and cancel.status_code == 403
+    assert action.status_code in (200, 302)
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_REVIEW
+    assert not OrderEvent.objects.filter(order=order).exists()
+    assert "Review queue" not in clerk_browser.get("/admin/").content.decode()
+
+
+def test_cancel_action_asks_for_a_reason_first(reviewer_browser):
+    order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+
+    confirm = reviewer_browser.post("/admin/orders/order/", {"action": "cancel_selected", "_selected_action": [order.id]})
+
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert 'name="reason"' in page and order.id in page
+    order.refresh_from_db()
+    assert order.status == Order.Status.AWAITING_REVIEW
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_actions_report_per_order_outcomes(start_worker, client, roles):
+    start_worker()
+    call_command("create_demo_users", stdout=open("/dev/null", "w"))
+    client.force_login(User.objects.get(username="reviewer"))
+    for order_id in ("adm-a", "adm-b", "adm-c", "adm-d"):
+        order_client.start_order(**order_request(order_id))
+        wait_for_status(order_id, Order.Status.AWAITING_REVIEW)
+    order_client.cancel("adm-c", actor="someone", reason="duplicate")
+    wait_for_status("adm-c", Order.Status.CANCELLED)
+
+    response = client.post(
+        "/admin/orders/order/", {"action": "approve_selected", "_selected_action": ["adm-a", "adm-b", "adm-c"]}, follow=True
+    )
+    texts = [str(m) for m in response.context["messages"]]
+    wait_for_status("adm-b", Order.Status.COMPLETED)
+    cancelled = client.post(
+        "/admin/orders/order/",
+        {"action": "cancel_selected", "_selected_action": ["adm-b", "adm-d"], "confirm": "yes", "reason": "out of stock"},
+        follow=True,
+    )
+
+    assert "Approved: adm-a, adm-b." in texts
+    assert "Not approved: adm-c (order already cancelled)." in texts
+    assert OrderEvent.objects.get(order_id="adm-a", type="approved").actor == "reviewer"
+    assert [str(m) for m in cancelled.context["messages"]] == [
+        "Cancelled: adm-d.",
+        "Not cancelled: adm-b (order already completed).",
+    ]
+    cancel = OrderEvent.objects.get(order_id="adm-d", type="cancelled")
+    assert (cancel.actor, cancel.payload["reason"]) == ("reviewer", "out of stock")
