@@ -126,5 +126,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         for conn in connections.all():
+            if conn.vendor == "postgresql":
+                # Request threads of the live server may still hold pooled connections when it stops.
+                with conn.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
             if getattr(conn, "pool", None) is not None:
                 conn.close_pool()

@@ -1,0 +1,136 @@
+"""A reviewer's session in a real browser (Playwright driving Debian's Chromium) against the real stack: a live
+server, worker processes, the Temporal dev server and the database. Screenshots land in artifacts/screenshots/."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+
+from orders.models import Order, OrderEvent, Payment
+from tests.conftest import ROOT, wait_for_status
+from tests.test_e2e import order_request
+from workflows import client as order_client
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def log_in(browser, live_server, username, password):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#content")
+    return page
+
+
+def test_reviewer_session(browser, live_server, start_worker, roles):
+    start_worker()
+    call_command("create_demo_users", stdout=open(os.devnull, "w"))
+    for order_id in ("web-1", "web-2"):
+        order_client.start_order(**order_request(order_id))
+        wait_for_status(order_id, Order.Status.AWAITING_REVIEW)
+
+    page = log_in(browser, live_server, "reviewer", "reviewer")
+    assert page.inner_text("#review-queue-count") == "2"
+
+    # The queue, and approving with the list action.
+    page.click("text=Review queue")
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=SCREENSHOTS / "review-queue.png", full_page=True)
+    page.check("input[name=_selected_action][value=web-1]")
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    assert page.inner_text("ul.messagelist") == "Approved: web-1."
+    page.screenshot(path=SCREENSHOTS / "approve-result.png", full_page=True)
+
+    # After a reload, the order is completed, with its payment and full timeline.
+    wait_for_status("web-1", Order.Status.COMPLETED)
+    page.goto(f"{live_server.url}/admin/orders/order/web-1/change/")
+    assert page.get_attribute(".status-badge", "data-status") == "completed"
+    assert Payment.objects.get(order_id="web-1").payment_id in page.inner_text("#payments-group")
+    timeline = page.locator("tr.timeline-event")
+    assert [timeline.nth(i).get_attribute("data-type") for i in range(timeline.count())] == [
+        "received",
+        "validated",
+        "approved",
+        "payment_captured",
+        "shipping_started",
+        "package_prepared",
+        "dispatched",
+        "completed",
+    ]
+    assert page.locator('tr.timeline-event[data-type="approved"] .timeline-actor').inner_text() == "reviewer"
+    page.locator("#timeline").screenshot(path=SCREENSHOTS / "timeline.png")
+
+    # Cancelling a second order from its change page, with a reason.
+    page.goto(f"{live_server.url}/admin/orders/order/web-2/change/")
+    page.click("a.review-cancel")
+    page.fill("#id_reason", "customer called to cancel")
+    page.click("input[type=submit]")
+    assert page.inner_text("ul.messagelist") == "Cancelled: web-2."
+    page.reload()
+    assert page.get_attribute(".status-badge", "data-status") == "cancelled"
+    cancelled = page.locator('tr.timeline-event[data-type="cancelled"]')
+    assert "customer called to cancel" in cancelled.inner_text() and "reviewer" in cancelled.inner_text()
+    assert page.locator("button.review-approve").count() == 0
+
+    # Approving the cancelled order anyway gives the truthful refusal.
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    page.check("input[name=_selected_action][value=web-2]")
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    assert page.inner_text("ul.messagelist") == "Not approved: web-2 (order already cancelled)."
+    assert OrderEvent.objects.filter(order_id="web-2", type="approved").count() == 0
+    page.close()
+
+
+def test_staff_without_review_permission_sees_no_review_actions(browser, live_server, roles):
+    clerk = User.objects.create_user("clerk", password="clerk-pass-1", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_order"))
+    Order.objects.create(
+        id="web-3", customer_name="A", customer_email="a@example.com", payment_id="pay-web-3", fingerprint="x",
+        status=Order.Status.AWAITING_REVIEW,
+    )
+
+    page = log_in(browser, live_server, "clerk", "clerk-pass-1")
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    assert "web-3" in page.inner_text("#result_list")
+    options = page.locator("select[name=action] option").all_inner_texts() if page.locator("select[name=action]").count() else []
+    page.goto(f"{live_server.url}/admin/orders/order/web-3/change/")
+
+    assert not any("Approve" in o or "Cancel" in o for o in options)
+    assert page.locator("button.review-approve, a.review-cancel, a.review-update-address").count() == 0
+    page.screenshot(path=SCREENSHOTS / "clerk-view.png", full_page=True)
+    page.close()
