@@ -8,8 +8,11 @@ the seed, the operation, its key and the attempt number, so a run can be reprodu
 import hashlib
 import random
 import time
+from typing import Optional
 
 from django.conf import settings
+
+from workflows.types import FaultSettings
 
 DECLINE_PREFIX = "decline"
 
@@ -22,17 +25,19 @@ class PaymentDeclined(Exception):
     """The gateway refused the charge: retrying won't help."""
 
 
-def _rng(operation: str, key: str, attempt: int) -> random.Random:
-    if settings.FLAKY_SEED:
-        return random.Random(f"{settings.FLAKY_SEED}:{operation}:{key}:{attempt}")
-    return random.Random()
+def configured_faults() -> FaultSettings:
+    return FaultSettings(
+        failure_rate=settings.FLAKY_FAILURE_RATE, max_delay_seconds=settings.FLAKY_MAX_DELAY, seed=settings.FLAKY_SEED
+    )
 
 
-def flaky_call(operation: str, key: str, attempt: int = 1) -> None:
-    rng = _rng(operation, key, attempt)
-    if settings.FLAKY_MAX_DELAY > 0:
-        time.sleep(rng.uniform(0, settings.FLAKY_MAX_DELAY))
-    if settings.FLAKY_FAILURE_RATE > 0 and rng.random() < settings.FLAKY_FAILURE_RATE:
+def flaky_call(operation: str, key: str, attempt: int = 1, faults: Optional[FaultSettings] = None) -> None:
+    """Fail or stall like a real integration would. An order's own fault settings win over the workers'."""
+    faults = faults or configured_faults()
+    rng = random.Random(f"{faults.seed}:{operation}:{key}:{attempt}") if faults.seed else random.Random()
+    if faults.max_delay_seconds > 0:
+        time.sleep(rng.uniform(0, faults.max_delay_seconds))
+    if faults.failure_rate > 0 and rng.random() < faults.failure_rate:
         raise TransientFault(f"simulated fault in {operation} for {key} (attempt {attempt})")
 
 
@@ -40,25 +45,25 @@ def _reference(prefix: str, *parts) -> str:
     return f"{prefix}_{hashlib.sha256(':'.join(map(str, parts)).encode()).hexdigest()[:16]}"
 
 
-def gateway_charge(*, payment_id: str, amount: str, currency: str, attempt: int = 1) -> str:
+def gateway_charge(*, payment_id: str, amount: str, currency: str, attempt: int = 1, faults=None) -> str:
     """Charge with payment_id as the idempotency key, as real gateways do: the same key always gives the same
     charge reference. Payment ids that start with "decline" are declined, like a gateway's test cards."""
-    flaky_call("gateway.charge", payment_id, attempt)
+    flaky_call("gateway.charge", payment_id, attempt, faults)
     if payment_id.lower().startswith(DECLINE_PREFIX):
         raise PaymentDeclined(f"card declined for payment {payment_id}")
     return _reference("ch", payment_id, amount, currency)
 
 
-def gateway_refund(*, payment_id: str, attempt: int = 1) -> str:
-    flaky_call("gateway.refund", payment_id, attempt)
+def gateway_refund(*, payment_id: str, attempt: int = 1, faults=None) -> str:
+    flaky_call("gateway.refund", payment_id, attempt, faults)
     return _reference("re", payment_id)
 
 
-def warehouse_prepare(*, order_id: str, shipping_attempt: int, attempt: int = 1) -> str:
-    flaky_call("warehouse.prepare", f"{order_id}:{shipping_attempt}", attempt)
+def warehouse_prepare(*, order_id: str, shipping_attempt: int, attempt: int = 1, faults=None) -> str:
+    flaky_call("warehouse.prepare", f"{order_id}:{shipping_attempt}", attempt, faults)
     return f"PKG-{order_id}-{shipping_attempt}"
 
 
-def carrier_dispatch(*, order_id: str, package_id: str, address: dict, attempt: int = 1) -> str:
-    flaky_call("carrier.dispatch", package_id, attempt)
+def carrier_dispatch(*, order_id: str, package_id: str, address: dict, attempt: int = 1, faults=None) -> str:
+    flaky_call("carrier.dispatch", package_id, attempt, faults)
     return _reference("TRK", order_id, package_id, address.get("postal_code", "")).upper()

@@ -95,6 +95,7 @@ def start_worker(live_temporal, transactional_db):
             "TEMPORAL_MAIN_TASK_QUEUE": live_temporal.TEMPORAL_MAIN_TASK_QUEUE,
             "TEMPORAL_SHIPPING_TASK_QUEUE": live_temporal.TEMPORAL_SHIPPING_TASK_QUEUE,
             "DB_POOL_MAX_SIZE": "8",
+            "WORKER_METRICS_PORT": "0",
             **{k: str(v) for k, v in extra_env.items()},
         }
         worker = WorkerProcess(env)

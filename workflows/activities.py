@@ -8,6 +8,7 @@ Two kinds, with different retry policies chosen by the workflows:
 """
 
 import functools
+import logging
 from dataclasses import asdict
 
 from django.db import close_old_connections
@@ -32,6 +33,8 @@ from workflows.types import (
     ShippingStep,
 )
 
+log = logging.getLogger(__name__)
+
 _NON_RETRYABLE = {
     services.OrderRejected: ErrorTypes.REJECTED,
     services.InvalidTransition: ErrorTypes.INVALID_TRANSITION,
@@ -46,11 +49,15 @@ def domain_activity(name: str):
 
     def decorate(fn):
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(arg):
+            info = activity.info()
+            context = {"order_id": getattr(arg, "order_id", ""), "workflow_id": info.workflow_id}
+            log.info("%s (attempt %s)", name, info.attempt, extra=context)
             close_old_connections()
             try:
-                return fn(*args, **kwargs)
+                return fn(arg)
             except tuple(_NON_RETRYABLE) as exc:
+                log.warning("%s refused: %s", name, exc, extra=context)
                 raise ApplicationError(str(exc), type=_NON_RETRYABLE[type(exc)], non_retryable=True) from exc
             finally:
                 close_old_connections()
@@ -100,7 +107,11 @@ def update_order_address(change: AddressChange) -> None:
 @domain_activity(Activities.CHARGE)
 def charge_payment(request: ChargeRequest) -> str:
     return simulators.gateway_charge(
-        payment_id=request.payment_id, amount=request.amount, currency=request.currency, attempt=_attempt()
+        payment_id=request.payment_id,
+        amount=request.amount,
+        currency=request.currency,
+        attempt=_attempt(),
+        faults=request.faults,
     )
 
 
@@ -129,7 +140,7 @@ def record_payment_declined(record: PaymentRecord) -> None:
 @domain_activity(Activities.REFUND)
 def refund_payment(record: PaymentRecord) -> None:
     """Compensation: refund at the gateway (same key, same refund), then record it. Retried until it succeeds."""
-    simulators.gateway_refund(payment_id=record.payment_id, attempt=_attempt())
+    simulators.gateway_refund(payment_id=record.payment_id, attempt=_attempt(), faults=record.faults)
     services.payment_refund(payment_id=record.payment_id, reason=record.reason)
 
 
@@ -140,13 +151,19 @@ def start_shipping(attempt: ShippingAttempt) -> None:
 
 @domain_activity(Activities.PREPARE_PACKAGE)
 def prepare_package(request: PackageRequest) -> str:
-    return simulators.warehouse_prepare(order_id=request.order_id, shipping_attempt=request.attempt, attempt=_attempt())
+    return simulators.warehouse_prepare(
+        order_id=request.order_id, shipping_attempt=request.attempt, attempt=_attempt(), faults=request.faults
+    )
 
 
 @domain_activity(Activities.DISPATCH_CARRIER)
 def dispatch_carrier(request: DispatchRequest) -> str:
     return simulators.carrier_dispatch(
-        order_id=request.order_id, package_id=request.package_id, address=asdict(request.address), attempt=_attempt()
+        order_id=request.order_id,
+        package_id=request.package_id,
+        address=asdict(request.address),
+        attempt=_attempt(),
+        faults=request.faults,
     )
 
 

@@ -32,6 +32,7 @@ from workflows.types import (
     AddressUpdate,
     ApproveRequest,
     CancelRequest,
+    FaultSettings,
     MessageResult,
     OrderInput,
     OrderItem,
@@ -71,8 +72,9 @@ class StartResult:
     created: bool
 
 
-def process_settings() -> ProcessSettings:
+def process_settings(faults: Optional[FaultSettings] = None) -> ProcessSettings:
     return ProcessSettings(
+        faults=faults,
         review_escalate_after_seconds=settings.REVIEW_ESCALATE_AFTER,
         review_timeout_seconds=settings.REVIEW_TIMEOUT,
         shipping_max_attempts=settings.SHIPPING_MAX_ATTEMPTS,
@@ -162,6 +164,7 @@ def start_order(
     shipping_address: dict,
     payment_id: Optional[str] = None,
     created_by_id: Optional[int] = None,
+    faults: Optional[FaultSettings] = None,
 ) -> StartResult:
     """Start an order's workflow; the workflow's first step writes the order row (see the README's "Creation").
 
@@ -190,7 +193,7 @@ def start_order(
         payment_id=payment_id,
         fingerprint=fingerprint,
         created_by_id=created_by_id,
-        settings=process_settings(),
+        settings=process_settings(faults),
     )
     return _runner.run(_start(data))
 

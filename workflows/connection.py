@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 
@@ -23,11 +24,20 @@ def tls_config() -> TLSConfig | bool:
     )
 
 
-async def connect(connect_timeout: float = 5.0) -> Client:
+def metrics_runtime() -> Runtime | None:
+    """A runtime that serves the SDK's metrics for Prometheus, when WORKER_METRICS_PORT is set."""
+    if not settings.WORKER_METRICS_PORT:
+        return None
+    bind = f"{settings.WORKER_METRICS_HOST}:{settings.WORKER_METRICS_PORT}"
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+async def connect(connect_timeout: float = 5.0, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.TEMPORAL_ADDRESS,
         namespace=settings.TEMPORAL_NAMESPACE,
         api_key=settings.TEMPORAL_API_KEY or None,
         tls=tls_config(),
         connect_timeout=timedelta(seconds=connect_timeout),
+        runtime=runtime,
     )

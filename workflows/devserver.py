@@ -8,7 +8,7 @@ from workflows.binaries import temporal_cli
 
 
 def dev_server_command(*, port: int, ui_port: Optional[int] = None, db_file: Optional[str] = None, ip: str = "127.0.0.1") -> list[str]:
-    command = [temporal_cli(), "server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", "warn"]
+    command = [temporal_cli(), "server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", "error"]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
     if db_file:
         command += ["--db-filename", db_file]

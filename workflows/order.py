@@ -129,7 +129,7 @@ class OrderWorkflow:
         record = PaymentRecord(order_id=self._id, payment_id=s.payment_id, amount=s.amount, currency=s.currency)
         try:
             reference = await business_call(
-                Activities.CHARGE, ChargeRequest(self._id, s.payment_id, s.amount, s.currency), self._retry, str
+                Activities.CHARGE, ChargeRequest(self._id, s.payment_id, s.amount, s.currency, self._faults), self._retry, str
             )
         except ActivityError as err:
             self._last_failure = failure_reason(err)
@@ -188,6 +188,7 @@ class OrderWorkflow:
                 parent_workflow_id=workflow.info().workflow_id,
                 address=self._address,
                 business_retry=self._retry,
+                faults=self._faults,
             ),
             id=shipping_workflow_id(self._id, attempt),
             task_queue=self._data.settings.shipping_task_queue,
@@ -210,7 +211,8 @@ class OrderWorkflow:
         if self._payment_status != "captured":
             return
         s = self._summary
-        await bookkeeping(Activities.REFUND, PaymentRecord(self._id, s.payment_id, s.amount, s.currency, reason=reason))
+        record = PaymentRecord(self._id, s.payment_id, s.amount, s.currency, reason=reason, faults=self._faults)
+        await bookkeeping(Activities.REFUND, record)
         self._payment_status = "refunded"
 
     async def _cancel_order(self) -> None:
@@ -356,6 +358,10 @@ class OrderWorkflow:
     @property
     def _id(self) -> str:
         return self._data.order_id
+
+    @property
+    def _faults(self):
+        return self._data.settings.faults
 
     @property
     def _retry(self):

@@ -35,7 +35,7 @@ class ShippingWorkflow:
             if self._cancelled:
                 return ShippingResult(dispatched=False)
             package_id = await business_call(
-                Activities.PREPARE_PACKAGE, PackageRequest(data.order_id, data.attempt), data.business_retry, str
+                Activities.PREPARE_PACKAGE, PackageRequest(data.order_id, data.attempt, data.faults), data.business_retry, str
             )
             await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "package_prepared", package_id))
             if self._cancelled:
@@ -44,7 +44,7 @@ class ShippingWorkflow:
             self._step = "dispatch carrier"
             tracking = await business_call(
                 Activities.DISPATCH_CARRIER,
-                DispatchRequest(data.order_id, data.attempt, package_id, self._address),
+                DispatchRequest(data.order_id, data.attempt, package_id, self._address, data.faults),
                 data.business_retry,
                 str,
             )

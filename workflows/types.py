@@ -106,6 +106,15 @@ class RetrySettings:
 
 
 @dataclass(frozen=True)
+class FaultSettings:
+    """Fault simulation for one order (the demo's --flaky); without it, the workers' FLAKY_* settings apply."""
+
+    failure_rate: float = 0.0
+    max_delay_seconds: float = 0.0
+    seed: str = ""
+
+
+@dataclass(frozen=True)
 class ProcessSettings:
     """A snapshot of the process settings, taken when the order starts (workflows can't read Django settings)."""
 
@@ -115,6 +124,7 @@ class ProcessSettings:
     shipping_backoff_seconds: float = 5.0
     shipping_task_queue: str = SHIPPING_TASK_QUEUE
     business_retry: RetrySettings = field(default_factory=RetrySettings)
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,7 @@ class ChargeRequest:
     payment_id: str
     amount: str
     currency: str
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,7 @@ class PaymentRecord:
     currency: str
     provider_reference: str = ""
     reason: str = ""
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +252,7 @@ class ShippingInput:
     parent_workflow_id: str
     address: Address
     business_retry: RetrySettings = field(default_factory=RetrySettings)
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +267,7 @@ class ShippingStep:
 class PackageRequest:
     order_id: str
     attempt: int
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +276,7 @@ class DispatchRequest:
     attempt: int
     package_id: str
     address: Address
+    faults: Optional[FaultSettings] = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workflows import activities
-from workflows.connection import connect
+from workflows.connection import connect, metrics_runtime
 from workflows.order import OrderWorkflow
 from workflows.shipping import ShippingWorkflow
 
@@ -51,9 +51,10 @@ def build_workers(client: Client, options: WorkerOptions) -> list[Worker]:
 async def connect_with_retry(stop: asyncio.Event, max_delay: float = 30.0, report=log.warning) -> Client | None:
     """Keep trying to reach Temporal with exponential backoff, until connected or asked to stop."""
     delay = 1.0
+    runtime = metrics_runtime()
     while not stop.is_set():
         try:
-            return await connect()
+            return await connect(runtime=runtime)
         except Exception as exc:  # the SDK raises RuntimeError for connection failures
             report(f"Temporal is unreachable at {settings.TEMPORAL_ADDRESS} ({exc}); retrying in {delay:.0f}s")
             try:
@@ -71,6 +72,8 @@ async def run(options: WorkerOptions, stop: asyncio.Event, report=log.warning) -
         return
     workers = build_workers(client, options)
     log.info("workers polling %s", ", ".join(w.task_queue for w in workers))
+    if settings.WORKER_METRICS_PORT:
+        log.info("worker metrics on http://%s:%s/metrics", settings.WORKER_METRICS_HOST, settings.WORKER_METRICS_PORT)
     runs = [asyncio.create_task(w.run()) for w in workers]
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*runs, stopped], return_when=asyncio.FIRST_COMPLETED)

@@ -1,6 +1,7 @@
 """The orders API: a thin entry point. Views validate input, check who may do what, call the workflow client
 and map outcomes to responses (errors through orders.api.errors)."""
 
+import logging
 import time
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -17,6 +18,8 @@ from orders.rules import order_total
 from workflows import client
 from workflows.client import MessageResult
 from workflows.types import order_workflow_id
+
+log = logging.getLogger("orders.api")
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="Invalid input, with field errors."),
@@ -201,6 +204,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         page = self.paginate_queryset(selectors.order_events(order))
         return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        pk = kwargs.get("pk", "")
+        context = {"order_id": pk, "workflow_id": order_workflow_id(pk) if pk else "", "user": request.user.get_username()}
+        log.info("%s %s -> %s", request.method, request.path, response.status_code, extra=context)
+        return response
 
     def get_permissions(self):
         extra = {"approve": [Reviewers()], "start": [OrderClients()]}.get(self.action, [])
