@@ -1,0 +1,94 @@
+"""docker-compose.yml, checked against the code (no Docker engine runs on the CI machines)."""
+
+import importlib
+import re
+import subprocess
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+from tests.conftest import ROOT
+from workflows.binaries import temporal_cli
+from workflows.types import MAIN_TASK_QUEUE, SHIPPING_TASK_QUEUE
+from workflows.worker import QUEUES
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == "orders-app:latest"}
+
+
+def settings_variables() -> set[str]:
+    """Every environment variable that ordersite/settings.py reads."""
+    return set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', (ROOT / "ordersite" / "settings.py").read_text()))
+
+
+def test_app_services_are_the_expected_ones():
+    assert set(APP_SERVICES) == {"migrate", "web", "worker-main", "worker-shipping"}
+    assert all(s.get("build") == "." for s in APP_SERVICES.values())
+    assert {"app-db", "temporal-db", "temporal", "temporal-schema", "temporal-ui"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_every_variable_set_is_one_the_settings_read(name):
+    unknown = set(APP_SERVICES[name]["environment"]) - settings_variables()
+    assert not unknown, f"{name} sets variables the settings never read: {unknown}"
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_commands_exist(name):
+    command = APP_SERVICES[name]["command"]
+    if command[:2] == ["python", "manage.py"]:
+        assert command[2] in get_commands()
+    else:
+        assert command[0] == "gunicorn"
+        module, attribute = command[1].split(":")
+        assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def test_worker_pools_match_the_task_queues():
+    env = APP_SERVICES["web"]["environment"]
+    assert (env["TEMPORAL_MAIN_TASK_QUEUE"], env["TEMPORAL_SHIPPING_TASK_QUEUE"]) == (MAIN_TASK_QUEUE, SHIPPING_TASK_QUEUE)
+    pools = {name: s["command"][s["command"].index("--queue") + 1] for name, s in APP_SERVICES.items() if "run_workers" in s["command"]}
+    assert pools == {"worker-main": "main", "worker-shipping": "shipping"}
+    assert set(pools.values()) == set(QUEUES)
+    # Every app service talks to the same Temporal and database.
+    assert len({s["environment"]["TEMPORAL_ADDRESS"] for s in APP_SERVICES.values()}) == 1
+    assert len({s["environment"]["DATABASE_URL"] for s in APP_SERVICES.values()}) == 1
+
+
+def test_healthchecks_and_startup_order():
+    for name in ("app-db", "temporal-db", "temporal", "web", "worker-main", "worker-shipping"):
+        assert SERVICES[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    for name, service in SERVICES.items():
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            if condition["condition"] == "service_healthy":
+                assert "healthcheck" in SERVICES[dependency]
+    assert SERVICES["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_mounted_scripts_exist():
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+        command = service.get("command") or []
+        for part in command if isinstance(command, list) else [command]:
+            if part.startswith("/deploy/"):
+                assert (ROOT / "deploy" / "temporal" / part.removeprefix("/deploy/")).exists()
+
+
+def test_temporal_images_match_the_dev_server_versions():
+    version = subprocess.run([temporal_cli(), "--version"], capture_output=True, text=True).stdout
+    server, ui = re.search(r"Server ([\d.]+), UI ([\d.]+)", version).groups()
+    assert SERVICES["temporal"]["image"] == f"temporalio/server:{server}"
+    assert SERVICES["temporal-schema"]["image"] == f"temporalio/admin-tools:{server}"
+    assert SERVICES["temporal-ui"]["image"] == f"temporalio/ui:{ui}"
+
+
+def test_dockerfile_runs_the_same_web_command():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "requirements.txt" in dockerfile and "collectstatic" in dockerfile
+    assert '"ordersite.wsgi:application"' in dockerfile
