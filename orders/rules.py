@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 from workflows.types import Address
 
 CENTS = Decimal("0.01")
+# The largest amount the money columns hold (12 digits, 2 of them decimals).
+MAX_AMOUNT = Decimal("9999999999.99")
 
 
 def money(value) -> Decimal:
@@ -17,6 +19,10 @@ def money(value) -> Decimal:
 
 def order_total(items: list[dict]) -> Decimal:
     return sum((money(i["unit_price"]) * int(i["quantity"]) for i in items), Decimal("0.00")).quantize(CENTS)
+
+
+def amount_fits(amount: Decimal) -> bool:
+    return abs(amount) <= MAX_AMOUNT
 
 
 def address_problems(address: dict | Address) -> list[str]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from orders import events
 from orders.models import Order, OrderEvent, Payment
-from orders.rules import address_problems, money, order_total, rejection_reasons
+from orders.rules import address_problems, amount_fits, money, order_total, rejection_reasons
 from workflows.types import OrderInput
 
 Status = Order.Status
@@ -86,6 +86,9 @@ def order_receive(*, data: OrderInput) -> Order:
     """Create the order row. Called by the workflow's first step, so a row never exists without its workflow."""
     key = events.event_key(data.order_id, Event.RECEIVED)
     items = [asdict(i) for i in data.items]
+    if not amount_fits(order_total(items)):
+        # Nothing to store: the API and CLI refuse such orders before they start.
+        raise OrderRejected(f"order {data.order_id}: the total does not fit in an amount of money")
     with transaction.atomic():
         existing = Order.objects.select_for_update().filter(pk=data.order_id).first()
         if existing:

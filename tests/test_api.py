@@ -176,6 +176,7 @@ class TestStartValidation:
             ({"currency": "dollars"}, "currency"),
             ({"shipping_address": {"name": "A"}}, "shipping_address"),
             ({"payment_id": "has spaces"}, "payment_id"),
+            ({"items": [{"sku": "X", "quantity": 900000, "unit_price": "99999999.99"}]}, "items"),
         ],
     )
     def test_wrong_types_name_the_field(self, client_a, changes, field):

@@ -1,6 +1,7 @@
 """The API over real HTTP (a live server), with the Temporal dev server, worker processes and the real database."""
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -140,7 +141,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, s
             "--max-examples",
             "8",
             "--seed",
-            "20261125",
+            os.environ.get("SCHEMATHESIS_SEED", "20261125"),
             "--phases",
             "examples,coverage,fuzzing",
             "--request-timeout",

@@ -70,6 +70,13 @@ class TestReceive:
             services.order_receive(data=order_input("svc-2", payment_id="pay-svc-1", fingerprint="c" * 64))
 
 
+    def test_total_beyond_the_money_columns_is_rejected_before_any_write(self):
+        huge = [OrderItem("X", 10**6, "99999999.99")]
+        with pytest.raises(services.OrderRejected, match="does not fit"):
+            services.order_receive(data=order_input(items=huge))
+        assert not Order.objects.exists()
+
+
 class TestValidate:
     def test_valid_order_awaits_review(self):
         order = OrderFactory()

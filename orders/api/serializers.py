@@ -5,6 +5,7 @@ limit) are the workflow's validate step, whose verdict shows in the order's stat
 from rest_framework import serializers
 
 from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
+from orders.rules import MAX_AMOUNT, amount_fits, order_total
 
 
 class AddressSerializer(serializers.Serializer):
@@ -31,6 +32,11 @@ class StartOrderSerializer(serializers.Serializer):
     payment_id = serializers.RegexField(
         ORDER_ID_PATTERN, required=False, help_text="Idempotency key of the payment; defaults to pay-{order id}."
     )
+
+    def validate_items(self, items):
+        if not amount_fits(order_total(items)):
+            raise serializers.ValidationError(f"The order total must be within ±{MAX_AMOUNT}.")
+        return items
 
     def validated_request(self) -> dict:
         data = dict(self.validated_data)
