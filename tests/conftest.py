@@ -18,6 +18,7 @@ from workflows import client as order_client
 from workflows.devserver import dev_server_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
+(ROOT / "var").mkdir(exist_ok=True)  # worker logs and the SQLite test database live here
 
 
 @pytest.fixture(scope="session")
