@@ -3,6 +3,7 @@ the real workflow client. Nothing is mocked."""
 
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -191,3 +192,35 @@ def test_worker_crash_loses_nothing(start_worker):
     assert approval["result"].accepted
     assert Payment.objects.filter(order=order).count() == 1
     assert trail("e2e-crash") == HAPPY_TRAIL
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the outage is cut on the PostgreSQL connection")
+def test_database_outage_delays_but_loses_nothing(start_worker, live_temporal):
+    """The worker reaches PostgreSQL through a proxy that the test cuts for ten seconds mid-order: the
+    bookkeeping activity keeps retrying past the 3 attempts business calls get, and the order completes."""
+    from tests.conftest import database_url
+    from tests.tcp_proxy import CuttableProxy
+
+    db = connection.settings_dict
+    proxy = CuttableProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+    try:
+        live_temporal.TEMPORAL_UPDATE_WAIT = 2
+        start_worker(DATABASE_URL=database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/"), DB_POOL_TIMEOUT="0.5")
+        order_client.start_order(**order_request("e2e-outage"))
+        wait_for_status("e2e-outage", Order.Status.AWAITING_REVIEW)
+
+        proxy.cut()
+        result = order_client.approve("e2e-outage", actor="rita")
+        time.sleep(8)
+        during = Order.objects.get(pk="e2e-outage").status
+        proxy.restore()
+        order = wait_for_status("e2e-outage", Order.Status.COMPLETED, timeout=90)
+    finally:
+        proxy.close()
+
+    # The workflow took the decision while the database was away; its outcome came later.
+    assert (result.accepted, result.status) == (True, "processing")
+    assert during == Order.Status.AWAITING_REVIEW  # nothing could be written meanwhile
+    assert Payment.objects.filter(order=order).count() == 1
+    assert trail("e2e-outage") == HAPPY_TRAIL
+    assert max(retried_activities(live_temporal, "e2e-outage")) > 3

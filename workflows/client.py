@@ -18,6 +18,7 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -264,7 +265,8 @@ async def _update(order_id: str, update: str, arg: Any) -> MessageResult:
         result = await asyncio.wait_for(pending.result(), timeout=settings.TEMPORAL_UPDATE_WAIT)
     except WorkflowUpdateFailedError as exc:
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
-    except asyncio.TimeoutError:
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # Accepted by the workflow (a refusal is known at once), but the outcome takes longer than we wait.
         return MessageResult(accepted=True, status="processing", detail="accepted; the order is still being processed")
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
