@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast migrate histories clean
+.PHONY: install run test test-fast lint migrate histories clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: install
 # Everything but the end-to-end tests.
 test-fast: install
 	$(BIN)/pytest -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check .
 
 # Refresh the committed workflow histories that tests/test_replay.py replays.
 histories: install

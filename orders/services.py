@@ -82,6 +82,23 @@ def _transition(
         return order
 
 
+def _record_reason(reason: str):
+    def change(order):
+        order.status_reason = reason
+
+    return change
+
+
+def _decide(actor: str, reason: str = ""):
+    def change(order):
+        order.reviewer = actor if actor != OrderEvent.SYSTEM_ACTOR else order.reviewer
+        order.decided_at = timezone.now()
+        if reason:
+            _record_reason(reason)(order)
+
+    return change
+
+
 def order_receive(*, data: OrderInput) -> Order:
     """Create the order row. Called by the workflow's first step, so a row never exists without its workflow."""
     key = events.event_key(data.order_id, Event.RECEIVED)
@@ -136,7 +153,7 @@ def order_validate(*, order_id: str) -> Order:
         to_status=Status.REJECTED,
         event_type=Event.REJECTED,
         key=events.event_key(order_id, Event.REJECTED),
-        change=lambda o: setattr(o, "status_reason", reason),
+        change=_record_reason(reason),
         reason=reason,
     )
     raise OrderRejected(reason)
@@ -151,16 +168,6 @@ def order_escalate(*, order_id: str) -> Order:
     return _transition(
         order_id=order_id, to_status=None, event_type=Event.ESCALATED, key=events.event_key(order_id, Event.ESCALATED), change=flag
     )
-
-
-def _decide(actor: str, reason: str = ""):
-    def change(order):
-        order.reviewer = actor if actor != OrderEvent.SYSTEM_ACTOR else order.reviewer
-        order.decided_at = timezone.now()
-        if reason:
-            order.status_reason = reason
-
-    return change
 
 
 def order_approve(*, order_id: str, actor: str) -> Order:
@@ -263,7 +270,7 @@ def payment_decline(*, order_id: str, payment_id: str, amount, currency: str, re
             to_status=Status.PAYMENT_FAILED,
             event_type=Event.PAYMENT_DECLINED,
             key=events.event_key(order_id, Event.PAYMENT_DECLINED),
-            change=lambda o: setattr(o, "status_reason", reason),
+            change=_record_reason(reason),
             payment_id=payment_id,
             reason=reason,
         )
@@ -353,6 +360,6 @@ def order_fail(*, order_id: str, reason: str) -> Order:
         to_status=Status.FAILED,
         event_type=Event.FAILED,
         key=events.event_key(order_id, Event.FAILED),
-        change=lambda o: setattr(o, "status_reason", reason),
+        change=_record_reason(reason),
         reason=reason,
     )

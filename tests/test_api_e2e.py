@@ -14,8 +14,8 @@ from rest_framework.authtoken.models import Token
 
 from orders.models import Order, OrderEvent, Payment
 from tests.conftest import ROOT, wait_for_status
-from tests.test_api import START_BODY
 from tests.factories import ADDRESS
+from tests.test_api import START_BODY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

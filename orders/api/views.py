@@ -99,6 +99,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise exceptions.NotFound("No such order.")
         return super().get_object()
 
+    def _body(self, serializer_class) -> dict:
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
     def _actor(self) -> str:
         return self.request.user.get_username()
 
@@ -163,10 +168,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     def cancel(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        body = s.CancelSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = client.cancel(order.id, actor=self._actor(), reason=body.validated_data["reason"])
-        return self._message_response(order.id, result)
+        reason = self._body(s.CancelSerializer)["reason"]
+        return self._message_response(order.id, client.cancel(order.id, actor=self._actor(), reason=reason))
 
     @extend_schema(
         summary="Change the shipping address",
@@ -177,10 +180,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     def update_address(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        body = s.AddressSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = client.update_address(order.id, actor=self._actor(), address=dict(body.validated_data))
-        return self._message_response(order.id, result)
+        address = dict(self._body(s.AddressSerializer))
+        return self._message_response(order.id, client.update_address(order.id, actor=self._actor(), address=address))
 
     @extend_schema(
         summary="The live status",
