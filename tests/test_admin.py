@@ -11,7 +11,7 @@ from django.utils import timezone
 from orders import services
 from orders.models import Order, OrderEvent
 from tests.conftest import wait_for_status
-from tests.factories import OrderFactory
+from tests.factories import ADDRESS, OrderFactory
 from tests.test_e2e import order_request
 from workflows import client as order_client
 
@@ -151,6 +151,7 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
         "/admin/orders/order/", {"action": "approve_selected", "_selected_action": ["adm-a", "adm-b", "adm-c"]}, follow=True
     )
     texts = [str(m) for m in response.context["messages"]]
+    moved = client.post("/admin/orders/order/adm-d/update-address/", {**ADDRESS, "city": "Bath"}, follow=True)
     wait_for_status("adm-b", Order.Status.COMPLETED)
     cancelled = client.post(
         "/admin/orders/order/",
@@ -161,6 +162,8 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
     assert "Approved: adm-a, adm-b." in texts
     assert "Not approved: adm-c (order already cancelled)." in texts
     assert OrderEvent.objects.get(order_id="adm-a", type="approved").actor == "reviewer"
+    assert [str(m) for m in moved.context["messages"]] == ["Re-addressed: adm-d."]
+    assert OrderEvent.objects.get(order_id="adm-d", type="address_updated").payload["new"]["city"] == "Bath"
     assert [str(m) for m in cancelled.context["messages"]] == [
         "Cancelled: adm-d.",
         "Not cancelled: adm-b (order already completed).",

@@ -158,3 +158,21 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, s
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or "passed" in result.stdout.lower(), result.stdout[-3000:]
 
+
+
+def test_start_answers_from_the_request_until_the_first_step_runs(live_temporal, roles):
+    """No worker polls: the workflow has started, its first step has not written the row yet."""
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_for('early', 'Order clients')}")
+
+    response = api.post("/orders/api-5/start", START_BODY, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["created"] is True
+    assert (body["order"]["id"], body["order"]["status"], body["order"]["amount"]) == ("api-5", "received", "28.99")
+    assert body["order"]["workflow_id"] == "order-api-5" and body["order"]["events"] == []
+    assert not Order.objects.filter(pk="api-5").exists()
+    assert api.post("/orders/api-5/start", START_BODY, format="json").status_code == 200
