@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders import services
 from orders.models import Order, OrderEvent
-from tests.conftest import wait_for_status
+from tests.conftest import wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, OrderFactory
 from tests.test_e2e import order_request
 from workflows import client as order_client
@@ -153,6 +153,7 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
     texts = [str(m) for m in response.context["messages"]]
     moved = client.post("/admin/orders/order/adm-d/update-address/", {**ADDRESS, "city": "Bath"}, follow=True)
     wait_for_status("adm-b", Order.Status.COMPLETED)
+    wait_for_workflow_closed("adm-b")
     cancelled = client.post(
         "/admin/orders/order/",
         {"action": "cancel_selected", "_selected_action": ["adm-b", "adm-d"], "confirm": "yes", "reason": "out of stock"},

@@ -15,6 +15,7 @@ from orders.models import Order
 from tests.conftest import ROOT, wait_for_status
 from tests.test_e2e import order_request
 from workflows import client as order_client
+from workflows.binaries import temporal_cli
 from workflows.devserver import free_port
 
 pytestmark = pytest.mark.e2e
@@ -118,12 +119,16 @@ def test_make_run_demo_and_clean_stop(tmp_path):
     try:
         listed = stack.manage("orders", "list", "--status", "completed", "--json")
         first = json.loads(listed.stdout)[0]["id"]
-        described = stack.manage("shell", "-c", f"from workflows import client; print(client.status('{first}')['workflow_status'])")
+        described = subprocess.run(
+            [temporal_cli(), "workflow", "describe", "--workflow-id", f"order-{first}",
+             "--address", stack.env["TEMPORAL_ADDRESS"], "--output", "json"],
+            capture_output=True, text=True, timeout=60,
+        )
     finally:
         left = stack.stop()
 
     assert len(json.loads(listed.stdout)) == 5
-    assert described.stdout.strip().splitlines()[-1] == "COMPLETED", described.stderr
+    assert json.loads(described.stdout)["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED", described.stderr
     assert left == set()
 
 

@@ -4,16 +4,17 @@ order counts by status and the latest events. Exits 1 when a check fails."""
 import json
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count
 
 from orders.health import database_check, temporal_check
+from orders.management.commands._exit import TemporalCommand
 from orders.models import Order, OrderEvent
 from workflows import client
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = "Check the database, Temporal and the workers, and summarise the orders."
 
     def add_arguments(self, parser):

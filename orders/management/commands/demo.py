@@ -9,11 +9,12 @@ reach a final state or its payments break the rules (one charge at most, refunde
 import time
 import uuid
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orders.management.commands._exit import TemporalCommand
 from orders.models import Order, Payment
 from workflows import client
 from workflows.types import FaultSettings
@@ -23,7 +24,7 @@ DEMO_FAULTS = FaultSettings(failure_rate=0.3, max_delay_seconds=0.3)
 REVIEWER = "demo-reviewer"
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = "Run N orders end to end against the running stack and report each one's time and final status."
 
     def add_arguments(self, parser):

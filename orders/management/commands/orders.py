@@ -9,12 +9,13 @@ import json
 import uuid
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 
 from orders import selectors
 from orders.api.serializers import AddressSerializer, OrderListSerializer, StartOrderSerializer
+from orders.management.commands._exit import TemporalCommand
 from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
 from workflows import client
 
@@ -44,7 +45,7 @@ def _item(text: str) -> dict:
     return {"sku": sku, "quantity": quantity, "unit_price": price}
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = "Start, approve, cancel, re-address, inspect and list orders (same semantics as the REST API)."
 
     def add_arguments(self, parser):

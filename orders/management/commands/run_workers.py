@@ -2,12 +2,13 @@ import asyncio
 import signal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from orders.management.commands._exit import TemporalCommand
 from workflows.worker import QUEUES, WorkerOptions, run
 
 
-class Command(BaseCommand):
+class Command(TemporalCommand):
     help = "Run the Temporal workers: main-tq and shipping-tq in one process, or one of them with --queue."
 
     def add_arguments(self, parser):
