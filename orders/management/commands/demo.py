@@ -6,6 +6,7 @@ orders run with fault injection (retries, and sometimes compensation); it then f
 reach a final state or its payments break the rules (one charge at most, refunded unless completed).
 """
 
+import statistics
 import time
 import uuid
 
@@ -70,6 +71,14 @@ class Command(TemporalCommand):
                 time.sleep(0.05)
 
         problems = self._report(console, started, finished, flaky)
+        if finished:
+            times = sorted(finished[o] - started[o] for o in finished)
+            wall = max(finished.values()) - min(started.values())
+            self.stdout.write(
+                f"{len(finished)} of {orders} orders finished in {wall:.1f}s "
+                f"({len(finished) / wall:.1f} orders/s); per order: median {statistics.median(times):.2f}s, "
+                f"max {times[-1]:.2f}s"
+            )
         if problems:
             raise CommandError("; ".join(problems))
         self.stdout.write(self.style.SUCCESS(f"All {orders} orders finished as expected."))
