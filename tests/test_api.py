@@ -260,10 +260,9 @@ def test_healthz():
 
 
 def test_throttling_is_per_user(client_a, settings):
+    from django.core.cache import cache
     from rest_framework.settings import api_settings
     from rest_framework.throttling import UserRateThrottle
-
-    from django.core.cache import cache
 
     cache.clear()  # throttle history is keyed by user id, which another test's user may have had
     UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "3/minute"}
