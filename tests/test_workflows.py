@@ -107,6 +107,18 @@ async def test_legacy_signals_and_query(env):
     assert state.status == "completed"
 
 
+async def test_approval_before_the_first_step(env):
+    fakes = FakeActivities()
+    async with running_workers(env.client, fakes) as (main_q, ship_q):
+        # Signal-with-start: the approval is in the workflow before it has received the order.
+        handle = await start(env, main_q, order_input(ship_q), start_signal="approve_order", start_signal_args=[ApproveRequest("rita")])
+        state = await handle.result()
+
+    assert state.status == "completed" and state.approved
+    assert fakes.names()[:3] == [Activities.RECEIVE, Activities.VALIDATE, Activities.APPROVE]
+    assert fakes.args(Activities.APPROVE)[0].actor == "rita"
+
+
 async def test_cancel_during_review(env):
     fakes = FakeActivities()
     async with running_workers(env.client, fakes) as (main_q, ship_q):

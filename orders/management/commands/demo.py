@@ -85,8 +85,8 @@ class Command(TemporalCommand):
 
     def _report(self, console, started, finished, flaky) -> list[str]:
         table = Table(title="Demo orders")
-        for column in ("order", "status", "seconds", "payments", "reason"):
-            table.add_column(column, justify="right" if column == "seconds" else "left")
+        for column in ("order", "status", "seconds", "shipping attempts", "payments", "reason"):
+            table.add_column(column, justify="right" if column in ("seconds", "shipping attempts") else "left")
         orders = {o.pk: o for o in Order.objects.filter(pk__in=started)}
         problems = []
         for order_id, began in started.items():
@@ -95,7 +95,11 @@ class Command(TemporalCommand):
             seconds = finished[order_id] - began if order_id in finished else None
             payments = list(Payment.objects.filter(order_id=order_id).values_list("status", flat=True))
             table.add_row(
-                order_id, status, f"{seconds:.2f}" if seconds is not None else "-", ", ".join(payments) or "-",
+                order_id,
+                status,
+                f"{seconds:.2f}" if seconds is not None else "-",
+                str(order.shipping_attempts if order else 0),
+                ", ".join(payments) or "-",
                 order.status_reason if order else "",
             )
             problems += check_order(order_id, status, seconds, payments, flaky)
