@@ -217,6 +217,26 @@ async def test_address_updates_before_first_step_and_during_review(env):
     assert fakes.args(Activities.DISPATCH_CARRIER)[0].address == NEW_ADDRESS
 
 
+async def test_concurrent_address_changes_apply_in_arrival_order(env):
+    fakes = FakeActivities(slow_early_address_changes=True)
+    addresses = [Address(name="Ada", line1=f"{n} Queue Lane", city="York", postal_code="YO1", country="GB") for n in range(5)]
+    async with running_workers(env.client, fakes) as (main_q, ship_q):
+        handle = await start(env, main_q, order_input(ship_q))
+        await eventually(lambda: Activities.VALIDATE in fakes.names())
+        for address in addresses:
+            await handle.start_update(
+                OrderWorkflow.change_address, AddressUpdate(address, "ada"), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+            )
+        await eventually(lambda: len(fakes.args(Activities.UPDATE_ADDRESS)) == 5)
+        final = (await handle.query(OrderWorkflow.get_status)).address
+        await handle.execute_update(OrderWorkflow.cancel, CancelRequest(reason="done"))
+
+    changes = fakes.args(Activities.UPDATE_ADDRESS)
+    assert [c.sequence for c in changes] == [1, 2, 3, 4, 5]
+    assert [c.address for c in changes] == addresses
+    assert final == addresses[-1]
+
+
 async def test_shipping_fails_once_then_succeeds(env):
     fakes = FakeActivities(failing_dispatch_attempts=1)
     async with running_workers(env.client, fakes) as (main_q, ship_q):

@@ -77,6 +77,7 @@ class FakeActivities:
     failing_dispatch_attempts: int = 0
     charge_gate: Optional[asyncio.Event] = None
     prepare_gate: Optional[asyncio.Event] = None
+    slow_early_address_changes: bool = False
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -115,6 +116,8 @@ class FakeActivities:
 
     @activity.defn(name=Activities.UPDATE_ADDRESS)
     async def update_address(self, change: AddressChange) -> None:
+        if self.slow_early_address_changes:  # left to race, earlier changes would finish last
+            await asyncio.sleep(0.05 * (10 - change.sequence))
         self._record(Activities.UPDATE_ADDRESS, change)
 
     @activity.defn(name=Activities.CHARGE)

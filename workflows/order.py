@@ -58,6 +58,8 @@ class OrderWorkflow:
         self._cancel: Optional[CancelRequest] = None
         self._address = data.shipping_address
         self._address_changes = 0
+        # Address changes are applied one at a time, in the order they arrived, so the last one wins everywhere.
+        self._address_lock = asyncio.Lock()
         self._escalated = False
         self._attempts = 0
         self._last_failure = ""
@@ -330,13 +332,13 @@ class OrderWorkflow:
     async def _apply_address(self, update: AddressUpdate) -> None:
         # The order row is written by the first step: an early change waits for it.
         await workflow.wait_condition(lambda: self._received)
-        self._address_changes += 1
-        await bookkeeping(
-            Activities.UPDATE_ADDRESS, AddressChange(self._id, update.address, update.actor, self._address_changes)
-        )
-        self._address = update.address
-        if self._child is not None and not self._child.done():
-            await self._child.signal(ShippingWorkflow.update_address, update.address)
+        async with self._address_lock:
+            self._address_changes += 1
+            change = AddressChange(self._id, update.address, update.actor, self._address_changes)
+            await bookkeeping(Activities.UPDATE_ADDRESS, change)
+            self._address = update.address
+            if self._child is not None and not self._child.done():
+                await self._child.signal(ShippingWorkflow.update_address, update.address)
 
     def _ignored(self, check, name: str) -> bool:
         try:
