@@ -86,6 +86,10 @@ else:
     # A file, not memory, so that worker processes started by end-to-end tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
+# The throttle counts requests in this cache: the default is per process; a shared one (e.g.
+# dbcache://api_cache after `manage.py createcachetable`) makes API_THROTTLE_RATE one limit across web workers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

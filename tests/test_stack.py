@@ -97,6 +97,11 @@ def test_make_run_demo_and_clean_stop(tmp_path):
         children = descendants(stack.process.pid)
         demo = stack.manage("demo", "--orders", "5")
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/metrics", timeout=5).read().decode()
+        # Static files come from gunicorn itself (whitenoise), so the admin and Swagger UI work without a proxy.
+        css = urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/static/admin/css/base.css", timeout=5)
+        swagger = urllib.request.urlopen(
+            f"http://127.0.0.1:{stack.web_port}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", timeout=5
+        )
         worker_metrics = urllib.request.urlopen(
             f"http://127.0.0.1:{stack.env['WORKER_METRICS_PORT']}/metrics", timeout=5
         ).read().decode()
@@ -108,6 +113,7 @@ def test_make_run_demo_and_clean_stop(tmp_path):
     assert demo.stdout.count("completed") >= 5
     assert len(children) >= 4  # make's recipe, the dev server, the workers and gunicorn (with its workers)
     assert "django_http_requests_total_by_method_total" in metrics
+    assert css.status == 200 and swagger.status == 200
     assert "temporal_" in worker_metrics
     assert left == set(), f"still running after Ctrl-C: {left}"
     log = stack.log.read_text()
