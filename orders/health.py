@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from workflows import client
 
 
+@require_GET
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
@@ -43,5 +44,3 @@ def readyz(request):
         response["Retry-After"] = str(settings.API_RETRY_AFTER_SECONDS)
     return response
 
-
-healthz = require_GET(healthz)
