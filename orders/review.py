@@ -34,7 +34,7 @@ def _each(order_ids: list[str], verb: str, send: Callable[[str], client.MessageR
         except client.OrderClientError as exc:
             outcome.refused.append((order_id, str(exc)))
             continue
-        (outcome.pending if result.status == "processing" else outcome.done).append(order_id)
+        (outcome.pending if result.still_processing else outcome.done).append(order_id)
     return outcome
 
 

@@ -267,7 +267,7 @@ async def _update(order_id: str, update: str, arg: Any) -> MessageResult:
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
     except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         # Accepted by the workflow (a refusal is known at once), but the outcome takes longer than we wait.
-        return MessageResult(accepted=True, status="processing", detail="accepted; the order is still being processed")
+        return MessageResult(accepted=True, status=MessageResult.PROCESSING, detail="accepted; the order is still being processed")
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise

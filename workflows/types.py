@@ -171,9 +171,15 @@ class DispatchFailure:
 class MessageResult:
     """The answer to an update: the state the order is in once the workflow took the message."""
 
+    PROCESSING = "processing"  # accepted, but the outcome took longer than the caller waited
+
     accepted: bool
     status: str
     detail: str = ""
+
+    @property
+    def still_processing(self) -> bool:
+        return self.status == self.PROCESSING
 
 
 @dataclass

@@ -109,7 +109,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def _message_response(self, order_id: str, result: MessageResult) -> Response:
         body = {"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}
-        return Response(body, status=status.HTTP_202_ACCEPTED if result.status == "processing" else status.HTTP_200_OK)
+        return Response(body, status=status.HTTP_202_ACCEPTED if result.still_processing else status.HTTP_200_OK)
 
     @extend_schema(
         summary="Create the order and start its workflow",

@@ -7,6 +7,7 @@ database unavailable.
 import getpass
 import json
 import uuid
+from dataclasses import fields
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -18,6 +19,7 @@ from orders.api.serializers import AddressSerializer, OrderListSerializer, Start
 from orders.management.commands._exit import TemporalCommand
 from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
 from workflows import client
+from workflows.types import Address
 
 EXIT_INVALID, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_UNAVAILABLE = 1, 3, 4, 5
 
@@ -34,7 +36,7 @@ SAMPLE = {
         "country": "GB",
     },
 }
-ADDRESS_FIELDS = ["name", "line1", "line2", "city", "postal_code", "country"]
+ADDRESS_FIELDS = [f.name for f in fields(Address)]
 
 
 def _item(text: str) -> dict:
@@ -80,7 +82,9 @@ class Command(TemporalCommand):
         readdress = action("update-address", "change an order's shipping address")
         readdress.add_argument("order_id")
         for field in ADDRESS_FIELDS:
-            readdress.add_argument(f"--{field.replace('_', '-')}", dest=f"address_{field}", required=field != "line2")
+            readdress.add_argument(
+                f"--{field.replace('_', '-')}", dest=f"address_{field}", required=field in Address.REQUIRED
+            )
         readdress.add_argument("--actor", default=None)
 
         status = action("status", "the live status of an order")
@@ -183,7 +187,7 @@ class Command(TemporalCommand):
             raise CommandError(f"invalid input: {json.dumps(serializer.errors)}", returncode=EXIT_INVALID)
 
     def _message(self, order_id, result, done):
-        text = f"{done}: {order_id} (now {result.status})" if result.status != "processing" else f"Accepted: {order_id} ({result.detail})"
+        text = f"Accepted: {order_id} ({result.detail})" if result.still_processing else f"{done}: {order_id} (now {result.status})"
         self._emit({"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}, text)
 
     def _emit(self, data, text):
