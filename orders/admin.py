@@ -77,26 +77,8 @@ class OrderAdmin(admin.ModelAdmin):
         ("Review", {"fields": ["reviewer", "decided_at", "escalated", "review_wait"]}),
         ("Shipping", {"fields": ["shipping_attempts", "tracking_number"]}),
     ]
-    readonly_fields = [
-        "id",
-        "status_badge",
-        "status_reason",
-        "workflow_link",
-        "created_at",
-        "updated_at",
-        "customer_name",
-        "customer_email",
-        "address_summary",
-        "money",
-        "items_summary",
-        "payment_id",
-        "reviewer",
-        "decided_at",
-        "escalated",
-        "review_wait",
-        "shipping_attempts",
-        "tracking_number",
-    ]
+    # Everything on the page is read-only: the workflow is the only writer.
+    readonly_fields = [name for _, section in fieldsets for name in section["fields"]]
 
     # --- permissions: orders are created and changed by their workflows only ----------------
 
