@@ -174,5 +174,6 @@ def test_start_answers_from_the_request_until_the_first_step_runs(live_temporal,
     assert body["created"] is True
     assert (body["order"]["id"], body["order"]["status"], body["order"]["amount"]) == ("api-5", "received", "28.99")
     assert body["order"]["workflow_id"] == "order-api-5" and body["order"]["events"] == []
+    assert body["order"]["payment_id"] == "pay-api-5"
     assert not Order.objects.filter(pk="api-5").exists()
     assert api.post("/orders/api-5/start", START_BODY, format="json").status_code == 200

@@ -40,6 +40,7 @@ from workflows.types import (
     ProcessSettings,
     RetrySettings,
     WorkflowState,
+    default_payment_id,
     order_workflow_id,
 )
 
@@ -172,7 +173,7 @@ def start_order(
     Starting the same order again, even concurrently or after it finished, returns the existing order; the same
     id with different data raises OrderConflict.
     """
-    payment_id = payment_id or f"pay-{order_id}"
+    payment_id = payment_id or default_payment_id(order_id)
     fingerprint = order_fingerprint(
         customer_name=customer_name,
         customer_email=customer_email,

@@ -15,6 +15,10 @@ def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
 
 
+def default_payment_id(order_id: str) -> str:
+    return f"pay-{order_id}"
+
+
 def shipping_workflow_id(order_id: str, attempt: int) -> str:
     return f"shipping-{order_id}-{attempt}"
 

@@ -17,7 +17,7 @@ from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order
 from orders.rules import order_total
 from workflows import client
 from workflows.client import MessageResult
-from workflows.types import order_workflow_id
+from workflows.types import default_payment_id, order_workflow_id
 
 log = logging.getLogger("orders.api")
 
@@ -139,13 +139,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 return order
             if time.monotonic() > deadline:
                 # The workflow has started but its first step has not written the row yet: answer from the request.
-                fields = {k: v for k, v in data.items() if k != "payment_id"}
                 return Order(
+                    **{**data, "payment_id": data.get("payment_id") or default_payment_id(pk)},
                     id=pk,
                     status=Order.Status.RECEIVED,
                     amount=order_total(data["items"]),
                     workflow_id=order_workflow_id(pk),
-                    **fields,
                 )
             time.sleep(0.05)
 
