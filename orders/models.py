@@ -33,8 +33,9 @@ class Order(models.Model):
     TRANSITIONS = {
         Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED},
         Status.AWAITING_REVIEW: {Status.APPROVED, Status.CANCELLED},
-        Status.APPROVED: {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED},
-        Status.PAID: {Status.SHIPPING, Status.CANCELLED},
+        # -> FAILED after a capture: something unexpected happened, and the money was refunded.
+        Status.APPROVED: {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED, Status.FAILED},
+        Status.PAID: {Status.SHIPPING, Status.CANCELLED, Status.FAILED},
         Status.SHIPPING: {Status.SHIPPING, Status.COMPLETED, Status.FAILED, Status.CANCELLED},
         Status.COMPLETED: set(),
         Status.CANCELLED: set(),
@@ -114,6 +115,7 @@ class Payment(models.Model):
         CAPTURED = "captured", "Captured"
         REFUNDED = "refunded", "Refunded"
         DECLINED = "declined", "Declined"
+        VOIDED = "voided", "Voided"  # the gateway never answered; the payment was voided there, nothing taken
 
     payment_id = models.CharField(primary_key=True, max_length=64, help_text="Also the idempotency key.")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
@@ -144,6 +146,7 @@ class OrderEvent(models.Model):
         ADDRESS_UPDATED = "address_updated", "Address updated"
         PAYMENT_CAPTURED = "payment_captured", "Payment captured"
         PAYMENT_DECLINED = "payment_declined", "Payment declined"
+        PAYMENT_VOIDED = "payment_voided", "Payment voided"
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
         SHIPPING_STARTED = "shipping_started", "Shipping attempt started"
         PACKAGE_PREPARED = "package_prepared", "Package prepared"
@@ -167,3 +170,54 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.type}"
+
+
+# --- The outside world's own books ---------------------------------------------------------------
+# The payment gateway's and the carrier's records, kept by their simulators (orders/simulators.py) and never by
+# our services: they are the truth our tables are checked against. A real deployment talks to real providers,
+# whose books these stand for. No foreign keys into our tables: a provider knows our ids, not our rows.
+
+
+class GatewayLedgerEntry(models.Model):
+    class State(models.TextChoices):
+        CAPTURED = "captured", "Captured"
+        REFUNDED = "refunded", "Refunded"
+        VOIDED = "voided", "Voided"
+
+    payment_id = models.CharField(primary_key=True, max_length=64, help_text="The idempotency key of the charge.")
+    order_id = models.CharField(max_length=64, db_index=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10, choices=State.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "gateway_ledger"
+        verbose_name = "gateway ledger entry"
+        verbose_name_plural = "gateway ledger"
+
+    def __str__(self):
+        return f"{self.payment_id} ({self.state})"
+
+
+class CarrierShipment(models.Model):
+    class State(models.TextChoices):
+        DISPATCHED = "dispatched", "Dispatched"
+        CANCELLED = "cancelled", "Cancelled"  # never dispatched, and the key can no longer be used
+
+    shipment_key = models.CharField(primary_key=True, max_length=100, help_text="One per order: SHIP-{order id}.")
+    order_id = models.CharField(max_length=64, db_index=True)
+    package_id = models.CharField(max_length=100, blank=True)
+    address = models.JSONField(default=dict)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "carrier_shipments"
+
+    def __str__(self):
+        return f"{self.shipment_key} ({self.state})"

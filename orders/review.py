@@ -12,6 +12,7 @@ class ReviewOutcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # Temporal did not take the decision in time: retry
 
     def messages(self) -> list[tuple[str, str]]:
         """(level, text) pairs, e.g. ("success", "Approved: A, B.") and ("error", "Not approved: C (order already cancelled).")"""
@@ -20,6 +21,8 @@ class ReviewOutcome:
             out.append(("success", f"{self.verb.capitalize()}: {', '.join(self.done)}."))
         if self.pending:
             out.append(("warning", f"Accepted, still processing: {', '.join(self.pending)}."))
+        if self.unknown:
+            out.append(("warning", f"Outcome unknown (not taken in time; try again): {', '.join(self.unknown)}."))
         if self.refused:
             reasons = ", ".join(f"{order_id} ({reason})" for order_id, reason in self.refused)
             out.append(("error", f"Not {self.verb}: {reasons}."))
@@ -31,6 +34,9 @@ def _each(order_ids: list[str], verb: str, send: Callable[[str], client.MessageR
     for order_id in order_ids:
         try:
             result = send(order_id)
+        except client.TemporalUnavailable:
+            outcome.unknown.append(order_id)
+            continue
         except client.OrderClientError as exc:
             outcome.refused.append((order_id, str(exc)))
             continue

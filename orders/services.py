@@ -36,6 +36,10 @@ class IdempotencyConflict(ServiceError):
     pass
 
 
+class PaymentIdInUse(IdempotencyConflict):
+    pass
+
+
 def order_fingerprint(*, customer_name, customer_email, items, currency, shipping_address, payment_id) -> str:
     """A stable hash of what the client asked for: the same request twice gives the same fingerprint."""
     canonical = {
@@ -112,6 +116,7 @@ def order_receive(*, data: OrderInput) -> Order:
             if existing.fingerprint != data.fingerprint:
                 raise IdempotencyConflict(f"order {data.order_id} exists with different data")
             return existing
+        _check_payment_id_free(data.payment_id)
         try:
             with transaction.atomic():
                 order = Order.objects.create(
@@ -127,10 +132,16 @@ def order_receive(*, data: OrderInput) -> Order:
                     created_by_id=data.created_by_id,
                     status=Status.RECEIVED,
                 )
-        except IntegrityError as exc:
-            raise IdempotencyConflict(f"order {data.order_id} or payment {data.payment_id} already exists") from exc
+        except IntegrityError as exc:  # a concurrent start won the race for the id or the payment id
+            _check_payment_id_free(data.payment_id)
+            raise IdempotencyConflict(f"order {data.order_id} already exists with different data") from exc
         events.record(order=order, type=Event.RECEIVED, key=key, amount=str(order.amount), currency=order.currency)
         return order
+
+
+def _check_payment_id_free(payment_id: str) -> None:
+    if Order.objects.filter(payment_id=payment_id).exists():
+        raise PaymentIdInUse(f"payment id {payment_id} is already used by another order")
 
 
 def order_validate(*, order_id: str) -> Order:
@@ -226,7 +237,8 @@ def order_update_address(*, order_id: str, address: dict, actor: str, sequence: 
 
 def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, provider_reference: str) -> Payment:
     """Record a captured payment and mark the order paid. Same payment_id again: the same payment, one row.
-    The same payment_id for another order or amount is an IdempotencyConflict."""
+    The same payment_id for another order or amount, or a row that is no longer captured, is an
+    IdempotencyConflict: a repeat never passes for a capture it is not."""
     amount = money(amount)
     with transaction.atomic():
         order = _locked(order_id)
@@ -234,6 +246,8 @@ def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, pr
         if payment:
             if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
                 raise IdempotencyConflict(f"payment {payment_id} belongs to another order or amount")
+            if payment.status != Payment.Status.CAPTURED:
+                raise IdempotencyConflict(f"payment {payment_id} is {payment.status}, not captured")
             return payment
         if not order.can_transition(Status.PAID):
             raise InvalidTransition(f"order {order_id} is {order.status}; it can't be paid")
@@ -258,47 +272,65 @@ def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, pr
 
 
 def payment_decline(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:
+    """The gateway refused the charge: nothing was taken."""
+    return _payment_failed(
+        order_id=order_id, payment_id=payment_id, amount=amount, currency=currency, reason=reason,
+        status=Payment.Status.DECLINED, event_type=Event.PAYMENT_DECLINED,
+    )
+
+
+def payment_void(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:
+    """The gateway never answered the charge, and voided the payment when asked: nothing was taken."""
+    return _payment_failed(
+        order_id=order_id, payment_id=payment_id, amount=amount, currency=currency, reason=reason,
+        status=Payment.Status.VOIDED, event_type=Event.PAYMENT_VOIDED,
+    )
+
+
+def _payment_failed(*, order_id, payment_id, amount, currency, reason, status, event_type) -> Payment:
     amount = money(amount)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment:
-            if payment.order_id != order_id:
-                raise IdempotencyConflict(f"payment {payment_id} belongs to another order")
+            if payment.order_id != order_id or payment.status != status:
+                raise IdempotencyConflict(f"payment {payment_id} is already recorded as {payment.status}")
             return payment
         order = _transition(
             order_id=order_id,
             to_status=Status.PAYMENT_FAILED,
-            event_type=Event.PAYMENT_DECLINED,
-            key=events.event_key(order_id, Event.PAYMENT_DECLINED),
+            event_type=event_type,
+            key=events.event_key(order_id, event_type),
             change=_record_reason(reason),
             payment_id=payment_id,
             reason=reason,
         )
         return Payment.objects.create(
-            payment_id=payment_id,
-            order=order,
-            amount=amount,
-            currency=currency.upper(),
-            status=Payment.Status.DECLINED,
-            failure_reason=reason,
+            payment_id=payment_id, order=order, amount=amount, currency=currency.upper(), status=status, failure_reason=reason
         )
 
 
-def payment_refund(*, payment_id: str, reason: str) -> Payment:
-    """Refund a captured payment. Refunding it again returns the refunded payment and writes nothing."""
+def payment_refund(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:
+    """Record a refund the gateway has made. Refunding again returns the refunded payment and writes nothing.
+
+    The row follows the gateway: a payment we failed to record as captured (the compensation after an unexpected
+    failure) is recorded as refunded all the same, so that no row ever says money was not taken when it was."""
+    amount = money(amount)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.status == Payment.Status.REFUNDED:
+        _locked(order_id)
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment and payment.order_id != order_id:
+            raise IdempotencyConflict(f"payment {payment_id} belongs to another order")
+        if payment and payment.status == Payment.Status.REFUNDED:
             return payment
-        if payment.status != Payment.Status.CAPTURED:
-            raise InvalidTransition(f"payment {payment_id} is {payment.status}; only captured payments are refunded")
+        if payment is None:
+            payment = Payment(payment_id=payment_id, order_id=order_id, amount=amount, currency=currency.upper())
         payment.status = Payment.Status.REFUNDED
-        payment.save(update_fields=["status", "updated_at"])
+        payment.save()
         _transition(
-            order_id=payment.order_id,
+            order_id=order_id,
             to_status=None,
             event_type=Event.PAYMENT_REFUNDED,
-            key=events.event_key(payment.order_id, Event.PAYMENT_REFUNDED, payment_id),
+            key=events.event_key(order_id, Event.PAYMENT_REFUNDED, payment_id),
             payment_id=payment_id,
             amount=str(payment.amount),
             reason=reason,

@@ -157,6 +157,8 @@ TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://localhost:8233")
 # How long a web request waits for Temporal, and for an update's outcome before answering "still processing".
 TEMPORAL_CLIENT_TIMEOUT = parse_duration_seconds(env.str("TEMPORAL_CLIENT_TIMEOUT", default="15s"))
 TEMPORAL_UPDATE_WAIT = parse_duration_seconds(env.str("TEMPORAL_UPDATE_WAIT", default="10s"))
+if TEMPORAL_UPDATE_WAIT >= TEMPORAL_CLIENT_TIMEOUT:
+    raise ImproperlyConfigured("TEMPORAL_UPDATE_WAIT must be shorter than TEMPORAL_CLIENT_TIMEOUT.")
 
 # --- The order process ----------------------------------------------------------------------
 REVIEW_ESCALATE_AFTER = parse_duration_seconds(env.str("REVIEW_ESCALATE_AFTER", default="1h"))
@@ -177,8 +179,11 @@ BUSINESS_RETRY_MAX_ATTEMPTS = env.int("BUSINESS_RETRY_MAX_ATTEMPTS", default=3)
 FLAKY_FAILURE_RATE = env.float("FLAKY_FAILURE_RATE", default=0.0)
 FLAKY_MAX_DELAY = env.float("FLAKY_MAX_DELAY", default=0.0)
 FLAKY_SEED = env.str("FLAKY_SEED", default="")
-if not 0.0 <= FLAKY_FAILURE_RATE <= 1.0:
-    raise ImproperlyConfigured("FLAKY_FAILURE_RATE must be between 0 and 1.")
+# The charge, dispatch or refund is done in the provider's books, then its reply is lost.
+FLAKY_LOST_REPLY_RATE = env.float("FLAKY_LOST_REPLY_RATE", default=0.0)
+for _name, _rate in (("FLAKY_FAILURE_RATE", FLAKY_FAILURE_RATE), ("FLAKY_LOST_REPLY_RATE", FLAKY_LOST_REPLY_RATE)):
+    if not 0.0 <= _rate <= 1.0:
+        raise ImproperlyConfigured(f"{_name} must be between 0 and 1.")
 
 # Workers serve Temporal SDK metrics in Prometheus format on this port (0 turns them off).
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=9464)

@@ -10,7 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from django.db import connection
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from orders.models import Order
 from workflows import client as order_client
@@ -32,6 +35,12 @@ def temporal_address():
         server.wait(timeout=30)
 
 
+@pytest_asyncio.fixture(scope="session")
+async def env(temporal_address):
+    """The session's dev server, for workflow tests that run the real workflows with fake activities."""
+    return WorkflowEnvironment.from_client(await Client.connect(temporal_address))
+
+
 @pytest.fixture
 def roles(db):
     """The role groups (a transactional test flushes the ones the migrations made)."""
@@ -50,6 +59,14 @@ def live_temporal(temporal_address, settings):
     order_client._runner._client = None
     yield settings
     order_client._runner._client = None
+
+
+def fast_retries(settings) -> None:
+    """Business retries and shipping backoff in tenths of seconds, for tests that drive faults (the orders
+    snapshot these settings when they start)."""
+    settings.BUSINESS_RETRY_INITIAL_INTERVAL = 0.1
+    settings.BUSINESS_RETRY_MAX_INTERVAL = 0.4
+    settings.SHIPPING_RETRY_BACKOFF = 0.2
 
 
 def database_url() -> str:

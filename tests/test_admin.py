@@ -171,3 +171,17 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
     ]
     cancel = OrderEvent.objects.get(order_id="adm-d", type="cancelled")
     assert (cancel.actor, cancel.payload["reason"]) == ("reviewer", "out of stock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_no_worker_took_is_reported_as_unknown(live_temporal, client, roles):
+    """Issue 12, point 5, in the admin: not "accepted", not "refused": unknown, try again."""
+    live_temporal.TEMPORAL_UPDATE_WAIT = 1
+    call_command("create_demo_users", stdout=open("/dev/null", "w"))
+    client.force_login(User.objects.get(username="reviewer"))
+    assert order_client.start_order(**order_request("adm-nw")).pending  # its workflow runs; no worker takes tasks
+    OrderFactory(id="adm-nw", status=Order.Status.AWAITING_REVIEW)
+
+    response = client.post("/admin/orders/order/", {"action": "approve_selected", "_selected_action": ["adm-nw"]}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["Outcome unknown (not taken in time; try again): adm-nw."]

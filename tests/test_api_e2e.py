@@ -16,6 +16,7 @@ from orders.models import Order, OrderEvent, Payment
 from tests.conftest import ROOT, wait_for_status
 from tests.factories import ADDRESS
 from tests.test_api import START_BODY
+from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -160,20 +161,53 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, s
 
 
 
-def test_start_answers_from_the_request_until_the_first_step_runs(live_temporal, roles):
-    """No worker polls: the workflow has started, its first step has not written the row yet."""
+def test_start_without_a_worker_answers_202_and_never_invents_the_order(live_temporal, roles):
+    """No worker polls: the workflow runs but has not written the row. The API says so; it makes nothing up."""
     from rest_framework.test import APIClient
 
+    live_temporal.TEMPORAL_UPDATE_WAIT = 1
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token_for('early', 'Order clients')}")
 
     response = api.post("/orders/api-5/start", START_BODY, format="json")
+    repeat = api.post("/orders/api-5/start", START_BODY, format="json")
 
-    assert response.status_code == 201, response.content
-    body = response.json()
-    assert body["created"] is True
-    assert (body["order"]["id"], body["order"]["status"], body["order"]["amount"]) == ("api-5", "received", "28.99")
-    assert body["order"]["workflow_id"] == "order-api-5" and body["order"]["events"] == []
-    assert body["order"]["payment_id"] == "pay-api-5"
-    assert not Order.objects.filter(pk="api-5").exists()
-    assert api.post("/orders/api-5/start", START_BODY, format="json").status_code == 200
+    assert response.status_code == 202, response.content
+    assert response.json()["accepted"] is True and response.json()["status"] == "processing"
+    assert repeat.status_code == 202
+    assert api.get("/orders/api-5/").status_code == 404 and not Order.objects.filter(pk="api-5").exists()
+
+
+def test_payment_id_of_another_order_is_refused_before_anything_starts(http):
+    shop, _ = http
+    first_status, _ = shop("POST", "/orders/api-6/start", {**START_BODY, "payment_id": "shared-pay"})
+
+    status, refused = shop("POST", "/orders/api-7/start", {**START_BODY, "payment_id": "shared-pay"})
+
+    assert first_status == 201
+    assert status == 409 and refused == {"error": "payment_id_in_use", "detail": "payment id shared-pay is already used by another order"}
+    assert order_client.status("api-7") is None  # no workflow was started
+
+
+def test_an_order_its_first_step_refused_is_never_answered_as_created(live_server, live_temporal, start_worker, roles):
+    """Two starts race for one payment id before either row exists (no worker yet, so both get 202). Once a
+    worker runs, one order is created; the other's first step refuses it, and every repeat says why."""
+    live_temporal.TEMPORAL_UPDATE_WAIT = 1
+    shop = Http(live_server.url, token_for("shop", "Order clients"))
+    bodies = {"api-8": {**START_BODY, "payment_id": "race-pay"}, "api-9": {**START_BODY, "payment_id": "race-pay", "customer_name": "Bo"}}
+    early = [shop("POST", f"/orders/{order_id}/start", body)[0] for order_id, body in bodies.items()]
+
+    start_worker()
+    live_temporal.TEMPORAL_UPDATE_WAIT = 5
+    answers = {order_id: [shop("POST", f"/orders/{order_id}/start", body) for _ in range(2)] for order_id, body in bodies.items()}
+
+    assert early == [202, 202]
+    created = [o for o in bodies if Order.objects.filter(pk=o).exists()]
+    assert len(created) == 1
+    (refused,) = set(bodies) - set(created)
+    assert [status for status, _ in answers[created[0]]] == [200, 200]
+    assert answers[refused][0] == answers[refused][1] == (
+        409,
+        {"error": "payment_id_in_use", "detail": "payment id race-pay is already used by another order"},
+    )
+    assert shop("GET", f"/orders/{refused}/")[0] == 404

@@ -82,7 +82,7 @@ def test_cli_drives_an_order_to_the_end(start_worker, live_temporal):
     health = manage("check_status", **env)
 
     assert started.returncode == 0 and started.stdout.startswith("Started: cli-e2e"), started.stderr
-    assert json.loads(repeated.stdout) == {"id": "cli-e2e", "workflow_id": "order-cli-e2e", "created": False}
+    assert json.loads(repeated.stdout) == {"id": "cli-e2e", "workflow_id": "order-cli-e2e", "created": False, "pending": False}
     assert status["status"] == "awaiting_review" and status["live"] is True
     assert approved.returncode == 0 and "Approved: cli-e2e" in approved.stdout
     assert order.customer_name == "Grace Hopper" and order.reviewer == "rita"

@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from orders.models import Order, OrderEvent, Payment
-from tests.conftest import wait_for_status
+from orders.audit import order_problems
+from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
+from tests.conftest import fast_retries, wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, ITEMS
 from workflows import client as order_client
-from workflows.types import order_workflow_id, shipping_workflow_id
+from workflows.types import FaultSettings, order_workflow_id, shipping_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -174,6 +175,17 @@ def retried_activities(live_temporal, order_id):
     return order_client._runner.run(fetch())
 
 
+def approve_until_answered(order_id, actor, attempts=5):
+    """What a client does with "outcome unknown, retry": the same approval again, under the same idempotency key
+    (the same update to Temporal, so a first attempt that did land is not refused as a second approval)."""
+    for _ in range(attempts - 1):
+        try:
+            return order_client.approve(order_id, actor=actor, idempotency_key="retry-1")
+        except order_client.TemporalUnavailable:
+            continue
+    return order_client.approve(order_id, actor=actor, idempotency_key="retry-1")
+
+
 def test_worker_crash_loses_nothing(start_worker):
     first = start_worker()
     order_client.start_order(**order_request("e2e-crash"))
@@ -182,7 +194,7 @@ def test_worker_crash_loses_nothing(start_worker):
     first.stop(signal.SIGKILL)
     approval = {}
     approving = threading.Thread(
-        target=closing_connection(lambda: approval.update(result=order_client.approve("e2e-crash", actor="rita")))
+        target=closing_connection(lambda: approval.update(result=approve_until_answered("e2e-crash", actor="rita")))
     )
     approving.start()
     start_worker()
@@ -224,3 +236,34 @@ def test_database_outage_delays_but_loses_nothing(start_worker, live_temporal):
     assert Payment.objects.filter(order=order).count() == 1
     assert trail("e2e-outage") == HAPPY_TRAIL
     assert max(retried_activities(live_temporal, "e2e-outage")) > 3
+
+
+def test_lost_replies_are_settled_with_the_providers_books(start_worker, live_temporal):
+    """Issue 12, points 1 and 7, against the simulators' real ledgers: every charge and every dispatch is done at
+    the provider and its reply lost. The charge is found by its key and kept; the shipment is found after the last
+    attempt instead of refunding; one of each."""
+    fast_retries(live_temporal)
+    start_worker()
+
+    order_client.start_order(**order_request("e2e-lost"), faults=FaultSettings(lost_reply_rate=1.0))
+    order_client.approve("e2e-lost", actor="rita")
+    order = wait_for_status("e2e-lost", Order.terminal_statuses(), timeout=120)
+    wait_for_workflow_closed("e2e-lost")
+
+    assert order.status == Order.Status.COMPLETED, order.status_reason
+    assert list(GatewayLedgerEntry.objects.filter(order_id="e2e-lost").values_list("state", flat=True)) == ["captured"]
+    assert CarrierShipment.objects.filter(order_id="e2e-lost", state=CarrierShipment.State.DISPATCHED).count() == 1
+    assert order.shipping_attempts == live_temporal.SHIPPING_MAX_ATTEMPTS and order.tracking_number
+    assert order_problems(["e2e-lost"], order_client.workflow_outcomes(["e2e-lost"])) == {}
+    assert not Payment.objects.filter(order=order).exclude(status=Payment.Status.CAPTURED).exists()
+
+
+def test_a_message_no_worker_took_is_never_called_accepted(live_temporal):
+    """Issue 12, point 5: with no worker, no validator ran: the outcome is unknown (503), not "accepted"."""
+    live_temporal.TEMPORAL_UPDATE_WAIT = 1
+
+    started = order_client.start_order(**order_request("e2e-noworker"))
+    with pytest.raises(order_client.TemporalUnavailable, match="outcome is unknown"):
+        order_client.approve("e2e-noworker", actor="rita")
+
+    assert started.pending and not Order.objects.filter(pk="e2e-noworker").exists()

@@ -66,9 +66,9 @@ class TestReceive:
 
     def test_payment_id_of_another_order_is_a_conflict(self):
         services.order_receive(data=order_input())
-        with pytest.raises(services.IdempotencyConflict):
+        with pytest.raises(services.IdempotencyConflict, match="payment id pay-svc-1 is already used by another order"):
             services.order_receive(data=order_input("svc-2", payment_id="pay-svc-1", fingerprint="c" * 64))
-
+        assert not Order.objects.filter(pk="svc-2").exists()
 
     def test_total_beyond_the_money_columns_is_rejected_before_any_write(self):
         huge = [OrderItem("X", 10**6, "99999999.99")]
@@ -234,6 +234,19 @@ class TestPayment:
             )
         assert Payment.objects.count() == 1
 
+    @pytest.mark.parametrize("recorded", [Payment.Status.DECLINED, Payment.Status.VOIDED, Payment.Status.REFUNDED])
+    def test_repeat_on_a_row_that_is_not_captured_is_a_conflict(self, recorded):
+        """Issue 12, point 8: a repeat never passes for a capture it is not (the order would never become paid)."""
+        order = OrderFactory(status=Status.APPROVED)
+        Payment.objects.create(payment_id=order.payment_id, order=order, amount=order.amount, currency="USD", status=recorded)
+
+        with pytest.raises(services.IdempotencyConflict, match=f"is {recorded}, not captured"):
+            services.payment_capture(
+                order_id=order.id, payment_id=order.payment_id, amount=order.amount, currency="USD", provider_reference="ch"
+            )
+        order.refresh_from_db()
+        assert order.status == Status.APPROVED and event_types(order.id) == []
+
     def test_capture_refused_before_approval(self):
         order = OrderFactory(status=Status.AWAITING_REVIEW)
         with pytest.raises(services.InvalidTransition):
@@ -252,20 +265,45 @@ class TestPayment:
         assert Payment.objects.count() == 1
         assert event_types(order.id) == [Event.PAYMENT_DECLINED]
 
+    def test_void_fails_the_order_and_says_nothing_was_taken(self):
+        order = OrderFactory(status=Status.APPROVED)
+        kwargs = dict(order_id=order.id, payment_id="p1", amount=order.amount, currency="USD", reason="gateway unreachable")
+
+        payment = services.payment_void(**kwargs)
+        services.payment_void(**kwargs)
+
+        order.refresh_from_db()
+        assert (order.status, order.status_reason) == (Status.PAYMENT_FAILED, "gateway unreachable")
+        assert payment.status == Payment.Status.VOIDED and Payment.objects.count() == 1
+        assert event_types(order.id) == [Event.PAYMENT_VOIDED]
+        with pytest.raises(services.IdempotencyConflict):  # a voided payment is never re-recorded as declined
+            services.payment_decline(**kwargs)
+
     def test_refund_is_idempotent(self):
         order = paid_order()
+        kwargs = dict(order_id=order.id, payment_id=order.payment_id, amount=order.amount, currency="USD", reason="cancelled")
 
-        services.payment_refund(payment_id=order.payment_id, reason="cancelled")
-        services.payment_refund(payment_id=order.payment_id, reason="cancelled")
+        services.payment_refund(**kwargs)
+        services.payment_refund(**kwargs)
 
         assert Payment.objects.get().status == Payment.Status.REFUNDED
         assert event_types(order.id) == [Event.PAYMENT_CAPTURED, Event.PAYMENT_REFUNDED]
 
-    def test_refund_refused_for_declined_payment(self):
+    def test_refund_the_gateway_made_is_recorded_over_a_row_that_said_otherwise(self):
+        """The compensation after a refused capture record: the row follows the gateway, never 'declined'."""
         order = OrderFactory(status=Status.APPROVED)
         services.payment_decline(order_id=order.id, payment_id="p1", amount=order.amount, currency="USD", reason="no")
-        with pytest.raises(services.InvalidTransition):
-            services.payment_refund(payment_id="p1", reason="x")
+        services.payment_refund(order_id=order.id, payment_id="p1", amount=order.amount, currency="USD", reason="compensation")
+        services.payment_refund(order_id=order.id, payment_id="p2", amount=order.amount, currency="USD", reason="compensation")
+
+        assert dict(Payment.objects.values_list("payment_id", "status")) == {"p1": "refunded", "p2": "refunded"}
+        assert event_types(order.id) == [Event.PAYMENT_DECLINED, Event.PAYMENT_REFUNDED, Event.PAYMENT_REFUNDED]
+
+    def test_refund_of_another_orders_payment_is_a_conflict(self):
+        order, other = paid_order(), OrderFactory(status=Status.APPROVED)
+        with pytest.raises(services.IdempotencyConflict):
+            services.payment_refund(order_id=other.id, payment_id=order.payment_id, amount=order.amount, currency="USD", reason="x")
+        assert Payment.objects.get().status == Payment.Status.CAPTURED
 
 
 class TestShipping:
@@ -300,6 +338,12 @@ class TestShipping:
         order = OrderFactory(status=Status.PAID)
         with pytest.raises(services.InvalidTransition):
             services.order_complete(order_id=order.id)
+
+    @pytest.mark.parametrize("status", [Status.APPROVED, Status.PAID, Status.SHIPPING])
+    def test_an_order_can_fail_from_any_step_after_approval(self, status):
+        """The compensation path after a capture ends the order failed, wherever it was."""
+        order = services.order_fail(order_id=OrderFactory(status=status).id, reason="compensated")
+        assert order.status == Status.FAILED
 
     def test_fail_records_the_reason(self):
         order = OrderFactory(status=Status.SHIPPING)

@@ -2,17 +2,24 @@
 the dev server (updates, signals) and the time-skipping test server (review escalation and timeout)."""
 
 import asyncio
-import os
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflow_fakes import NEW_ADDRESS, FakeActivities, order_input, running_workers
-from workflows.binaries import temporal_cli, temporal_test_server
+from tests.workflow_fakes import (
+    NEW_ADDRESS,
+    FakeActivities,
+    cancel_requested,
+    eventually,
+    order_input,
+    running_workers,
+    save_history,
+    start,
+    state_when,
+)
+from workflows.binaries import temporal_test_server
 from workflows.order import REVIEW_TIMED_OUT, OrderWorkflow
 from workflows.types import (
     Activities,
@@ -22,45 +29,8 @@ from workflows.types import (
     CancelRequest,
     MessageResult,
     WorkflowState,
-    order_workflow_id,
     shipping_workflow_id,
 )
-
-HISTORIES = Path(__file__).parent / "histories"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def env():
-    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli()) as env:
-        yield env
-
-
-async def start(env, main_queue, data, **kwargs):
-    return await env.client.start_workflow(
-        OrderWorkflow.run, data, id=order_workflow_id(data.order_id), task_queue=main_queue, **kwargs
-    )
-
-
-async def eventually(check, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
-async def cancel_requested(handle, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (await handle.query(OrderWorkflow.get_status)).cancel_requested:
-        assert asyncio.get_running_loop().time() < deadline, "cancel never reached the workflow"
-        await asyncio.sleep(0.05)
-
-
-async def save_history(env, workflow_id, name):
-    """With RECORD_HISTORIES=1, refresh the committed histories that test_replay replays."""
-    if os.environ.get("RECORD_HISTORIES"):
-        history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / name).write_text(history.to_json())
 
 
 async def test_happy_path(env):
@@ -97,9 +67,8 @@ async def test_legacy_signals_and_query(env):
     fakes = FakeActivities()
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
-        await eventually(lambda: Activities.VALIDATE in fakes.names())
-        status = await handle.query(OrderWorkflow.get_status)
-        assert status.step == "manual review" and status.status == "awaiting_review"
+        status = await state_when(handle, lambda s: s.step == "manual review")
+        assert status.status == "awaiting_review"
 
         await handle.signal("approve_order")
         state = await handle.result()

@@ -2,9 +2,12 @@
 workflows on a real Temporal server (dev server or time-skipping test server from the wheels)."""
 
 import asyncio
+import os
+import threading
 import uuid
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from temporalio import activity
@@ -28,12 +31,21 @@ from workflows.types import (
     Outcome,
     PackageRequest,
     PaymentRecord,
+    PaymentTruth,
     ProcessSettings,
     RetrySettings,
     ReviewDecision,
+    ShipmentTruth,
     ShippingAttempt,
     ShippingStep,
+    WorkflowState,
+    order_workflow_id,
 )
+
+# Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
+# replaying them. `make histories` refreshes the current release's.
+HISTORIES = Path(__file__).parent / "histories"
+CURRENT_HISTORIES = HISTORIES / "release-2"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")
@@ -67,9 +79,17 @@ def business_error(message: str, error_type: str) -> ApplicationError:
     return ApplicationError(message, type=error_type, non_retryable=True)
 
 
+def lost_reply(operation: str) -> ApplicationError:
+    """A retryable failure after the side effect: what a timeout or a dropped connection looks like."""
+    return ApplicationError(f"{operation} timed out after it was done", type="LostReply")
+
+
 @dataclass
 class FakeActivities:
-    """Records each call as (activity name, argument). Knobs make steps fail or wait."""
+    """Records each call as (activity name, argument). Knobs make steps fail or wait.
+
+    `captured` and `shipped` stand for the gateway's and the carrier's own books: the lost-reply knobs do the work
+    there, then fail as a timeout would, and the settle activities read them."""
 
     calls: list = field(default_factory=list)
     reject_reason: str = ""
@@ -77,7 +97,17 @@ class FakeActivities:
     failing_dispatch_attempts: int = 0
     charge_gate: Optional[asyncio.Event] = None
     prepare_gate: Optional[asyncio.Event] = None
+    dispatch_gate: Optional[asyncio.Event] = None
+    address_gate: Optional[asyncio.Event] = None
+    cancel_gate: Optional[asyncio.Event] = None
     slow_early_address_changes: bool = False
+    charge_unavailable: bool = False  # every charge fails before reaching the gateway
+    charge_lost_reply: bool = False  # every charge is captured, then its reply is lost
+    dispatch_lost_reply: bool = False  # every dispatch ships, then its reply is lost
+    record_payment_conflict: bool = False  # our payments table refuses the capture (point 8 of issue 12)
+    captured: bool = False
+    shipped: list = field(default_factory=list)
+    final_status: str = ""  # what the order row would say once a final step has run
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -112,12 +142,19 @@ class FakeActivities:
     @activity.defn(name=Activities.CANCEL)
     async def cancel(self, decision: ReviewDecision) -> str:
         self._record(Activities.CANCEL, decision)
+        self.final_status = "cancelled"
+        if self.cancel_gate:  # committed, but the workflow has not heard back yet
+            await self.cancel_gate.wait()
         return "cancelled"
 
     @activity.defn(name=Activities.UPDATE_ADDRESS)
     async def update_address(self, change: AddressChange) -> None:
         if self.slow_early_address_changes:  # left to race, earlier changes would finish last
             await asyncio.sleep(0.05 * (10 - change.sequence))
+        if self.address_gate and change.sequence == 1:
+            await self.address_gate.wait()
+        if self.final_status:  # as services.order_update_address refuses a final order
+            raise business_error(f"order is {self.final_status}; its address can no longer change", ErrorTypes.INVALID_TRANSITION)
         self._record(Activities.UPDATE_ADDRESS, change)
 
     @activity.defn(name=Activities.CHARGE)
@@ -127,19 +164,36 @@ class FakeActivities:
             await self.charge_gate.wait()
         if self.decline_reason:
             raise business_error(self.decline_reason, ErrorTypes.DECLINED)
+        if self.charge_unavailable:
+            raise ApplicationError("gateway unreachable", type="Unavailable")
+        self.captured = True
+        if self.charge_lost_reply:
+            raise lost_reply("charge")
         return "ch_test"
+
+    @activity.defn(name=Activities.SETTLE_PAYMENT)
+    async def settle_payment(self, request: ChargeRequest) -> PaymentTruth:
+        self._record(Activities.SETTLE_PAYMENT, request)
+        return PaymentTruth("captured", "ch_test") if self.captured else PaymentTruth("voided")
 
     @activity.defn(name=Activities.RECORD_PAYMENT)
     async def record_payment(self, record: PaymentRecord) -> None:
         self._record(Activities.RECORD_PAYMENT, record)
+        if self.record_payment_conflict:
+            raise business_error(f"payment {record.payment_id} is declined, not captured", ErrorTypes.CONFLICT)
 
     @activity.defn(name=Activities.RECORD_DECLINE)
     async def record_decline(self, record: PaymentRecord) -> None:
         self._record(Activities.RECORD_DECLINE, record)
 
+    @activity.defn(name=Activities.RECORD_VOID)
+    async def record_void(self, record: PaymentRecord) -> None:
+        self._record(Activities.RECORD_VOID, record)
+
     @activity.defn(name=Activities.REFUND)
     async def refund(self, record: PaymentRecord) -> None:
         self._record(Activities.REFUND, record)
+        self.captured = False
 
     @activity.defn(name=Activities.START_SHIPPING)
     async def start_shipping(self, attempt: ShippingAttempt) -> None:
@@ -155,9 +209,20 @@ class FakeActivities:
     @activity.defn(name=Activities.DISPATCH_CARRIER)
     async def dispatch(self, request: DispatchRequest) -> str:
         self._record(Activities.DISPATCH_CARRIER, request)
+        if self.dispatch_gate:
+            await self.dispatch_gate.wait()
         if request.attempt <= self.failing_dispatch_attempts:
             raise business_error(f"carrier refused attempt {request.attempt}", "CarrierDown")
+        if not self.shipped:  # one shipment per order, whatever the attempt
+            self.shipped.append(request.address)
+        if self.dispatch_lost_reply:
+            raise lost_reply("dispatch")
         return "TRK-1"
+
+    @activity.defn(name=Activities.SETTLE_SHIPMENT)
+    async def settle_shipment(self, ref: OrderRef) -> ShipmentTruth:
+        self._record(Activities.SETTLE_SHIPMENT, ref)
+        return ShipmentTruth(dispatched=True, tracking_number="TRK-1") if self.shipped else ShipmentTruth(dispatched=False)
 
     @activity.defn(name=Activities.RECORD_SHIPPING_STEP)
     async def record_step(self, step: ShippingStep) -> None:
@@ -166,10 +231,12 @@ class FakeActivities:
     @activity.defn(name=Activities.COMPLETE)
     async def complete(self, ref: OrderRef) -> None:
         self._record(Activities.COMPLETE, ref)
+        self.final_status = "completed"
 
     @activity.defn(name=Activities.FAIL)
     async def fail(self, outcome: Outcome) -> None:
         self._record(Activities.FAIL, outcome)
+        self.final_status = "failed"
 
     def all(self) -> list:
         return [
@@ -189,3 +256,67 @@ async def running_workers(client: Client, fakes: FakeActivities):
     ]
     async with workers[0], workers[1]:
         yield main_queue, shipping_queue
+
+
+async def start(env, main_queue, data, **kwargs):
+    return await env.client.start_workflow(
+        OrderWorkflow.run, data, id=order_workflow_id(data.order_id), task_queue=main_queue, **kwargs
+    )
+
+
+async def eventually(check, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def state_when(handle, check, timeout=10.0) -> WorkflowState:
+    """The workflow's own state (get_status), once `check` holds for it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check(state := await handle.query(OrderWorkflow.get_status)):
+        assert asyncio.get_running_loop().time() < deadline, f"the workflow never got there: {state}"
+        await asyncio.sleep(0.05)
+    return state
+
+
+async def cancel_requested(handle, timeout=10.0):
+    await state_when(handle, lambda s: s.cancel_requested, timeout)
+
+
+async def save_history(env, workflow_id, name):
+    """With RECORD_HISTORIES=1, refresh the current release's committed histories that test_replay replays."""
+    if os.environ.get("RECORD_HISTORIES"):
+        history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+        CURRENT_HISTORIES.mkdir(parents=True, exist_ok=True)
+        (CURRENT_HISTORIES / name).write_text(history.to_json())
+
+
+@contextmanager
+def worker_on_its_own_thread(client: Client, **worker_options):
+    """A worker on its own thread and event loop (and client), in debug mode: one of its workflow tasks can then be
+    held by the test without stalling the other workers, and without the deadlock detector stepping in."""
+    config = client.service_client.config
+    ready, failed = threading.Event(), []
+    state = {}
+
+    async def serve():
+        own = await Client.connect(config.target_host, namespace=client.namespace)
+        state["loop"], state["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            async with Worker(own, debug_mode=True, **worker_options):
+                ready.set()
+                await state["stop"].wait()
+        except BaseException as exc:  # reported to the test below
+            failed.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    assert ready.wait(30) and not failed, failed
+    try:
+        yield
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(30)
+        assert not failed, failed

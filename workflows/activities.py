@@ -28,7 +28,9 @@ from workflows.types import (
     Outcome,
     PackageRequest,
     PaymentRecord,
+    PaymentTruth,
     ReviewDecision,
+    ShipmentTruth,
     ShippingAttempt,
     ShippingStep,
 )
@@ -39,7 +41,9 @@ _NON_RETRYABLE = {
     services.OrderRejected: ErrorTypes.REJECTED,
     services.InvalidTransition: ErrorTypes.INVALID_TRANSITION,
     services.IdempotencyConflict: ErrorTypes.CONFLICT,
+    services.PaymentIdInUse: ErrorTypes.PAYMENT_ID_IN_USE,
     simulators.PaymentDeclined: ErrorTypes.DECLINED,
+    simulators.ProviderConflict: ErrorTypes.CONFLICT,
 }
 
 
@@ -108,6 +112,7 @@ def update_order_address(change: AddressChange) -> None:
 def charge_payment(request: ChargeRequest) -> str:
     return simulators.gateway_charge(
         payment_id=request.payment_id,
+        order_id=request.order_id,
         amount=request.amount,
         currency=request.currency,
         attempt=_attempt(),
@@ -137,11 +142,42 @@ def record_payment_declined(record: PaymentRecord) -> None:
     )
 
 
+@domain_activity(Activities.SETTLE_PAYMENT)
+def settle_payment(request: ChargeRequest) -> PaymentTruth:
+    """After a charge whose outcome is unknown: ask the gateway by the same key (and void the key if it has
+    nothing), so that what we record is what the gateway did."""
+    return simulators.gateway_settle(
+        payment_id=request.payment_id,
+        order_id=request.order_id,
+        amount=request.amount,
+        currency=request.currency,
+        attempt=_attempt(),
+        faults=request.faults,
+    )
+
+
+@domain_activity(Activities.RECORD_VOID)
+def record_payment_voided(record: PaymentRecord) -> None:
+    services.payment_void(
+        order_id=record.order_id,
+        payment_id=record.payment_id,
+        amount=record.amount,
+        currency=record.currency,
+        reason=record.reason,
+    )
+
+
 @domain_activity(Activities.REFUND)
 def refund_payment(record: PaymentRecord) -> None:
     """Compensation: refund at the gateway (same key, same refund), then record it. Retried until it succeeds."""
     simulators.gateway_refund(payment_id=record.payment_id, attempt=_attempt(), faults=record.faults)
-    services.payment_refund(payment_id=record.payment_id, reason=record.reason)
+    services.payment_refund(
+        order_id=record.order_id,
+        payment_id=record.payment_id,
+        amount=record.amount,
+        currency=record.currency,
+        reason=record.reason,
+    )
 
 
 @domain_activity(Activities.START_SHIPPING)
@@ -165,6 +201,13 @@ def dispatch_carrier(request: DispatchRequest) -> str:
         attempt=_attempt(),
         faults=request.faults,
     )
+
+
+@domain_activity(Activities.SETTLE_SHIPMENT)
+def settle_shipment(ref: OrderRef) -> ShipmentTruth:
+    """After a dispatch whose outcome is unknown: ask the carrier for the order's shipment (and cancel the key if
+    there is none), before anything is refunded."""
+    return simulators.carrier_settle(order_id=ref.order_id, attempt=_attempt())
 
 
 @domain_activity(Activities.RECORD_SHIPPING_STEP)
@@ -192,11 +235,14 @@ ALL = [
     charge_payment,
     record_payment,
     record_payment_declined,
+    settle_payment,
+    record_payment_voided,
     refund_payment,
     start_shipping,
     prepare_package,
     dispatch_carrier,
     record_shipping_step,
+    settle_shipment,
     complete_order,
     fail_order,
 ]

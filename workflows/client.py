@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import gc
 import os
 import threading
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Optional
 
 from django.conf import settings
+from django.db.models import Q
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -33,6 +38,8 @@ from workflows.types import (
     AddressUpdate,
     ApproveRequest,
     CancelRequest,
+    CreationResult,
+    ErrorTypes,
     FaultSettings,
     MessageResult,
     OrderInput,
@@ -44,6 +51,7 @@ from workflows.types import (
     order_workflow_id,
 )
 
+OUTCOME_BATCH = 200
 UNAVAILABLE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
@@ -57,6 +65,18 @@ class OrderNotFound(OrderClientError):
 
 class OrderConflict(OrderClientError):
     """The order id is taken by an order with different data."""
+
+    code = "order_already_exists"
+
+
+class PaymentIdInUse(OrderConflict):
+    """The payment id (the charge's idempotency key) belongs to another order."""
+
+    code = "payment_id_in_use"
+
+
+class OrderRefused(OrderClientError):
+    """The order's first step refused to create it; the reason is given."""
 
 
 class MessageRejected(OrderClientError):
@@ -72,6 +92,8 @@ class StartResult:
     order_id: str
     workflow_id: str
     created: bool
+    # The workflow runs but has not written the order yet (no worker has taken it within TEMPORAL_UPDATE_WAIT).
+    pending: bool = False
 
 
 def process_settings(faults: Optional[FaultSettings] = None) -> ProcessSettings:
@@ -168,10 +190,13 @@ def start_order(
     created_by_id: Optional[int] = None,
     faults: Optional[FaultSettings] = None,
 ) -> StartResult:
-    """Start an order's workflow; the workflow's first step writes the order row (see the README's "Creation").
+    """Start an order's workflow and answer once its first step has written and validated the row (see the
+    README's "Creation"): one update-with-start call, no polling.
 
     Starting the same order again, even concurrently or after it finished, returns the existing order; the same
-    id with different data raises OrderConflict.
+    id with different data raises OrderConflict, a payment id of another order PaymentIdInUse, and an order its
+    first step refused OrderConflict or OrderRefused with the reason, on every repeat too. It never answers for
+    an order that does not exist: a workflow that has not written its row in time gives `pending`.
     """
     payment_id = payment_id or default_payment_id(order_id)
     fingerprint = order_fingerprint(
@@ -182,9 +207,9 @@ def start_order(
         shipping_address=shipping_address,
         payment_id=payment_id,
     )
-    existing = Order.objects.filter(pk=order_id).values_list("fingerprint", flat=True).first()
-    if existing is not None:
-        return _repeat(order_id, existing, fingerprint)
+    known = _known_start(order_id, payment_id, fingerprint)
+    if known:
+        return known
     data = OrderInput(
         order_id=order_id,
         customer_name=customer_name,
@@ -197,58 +222,130 @@ def start_order(
         created_by_id=created_by_id,
         settings=process_settings(faults),
     )
-    return _runner.run(_start(data))
+    started = _runner.run(_start(data))
+    if started is not None:
+        return started
+    # The id belongs to a workflow that has closed: it either wrote its row, or says why it could not.
+    return _known_start(order_id, payment_id, fingerprint) or _runner.run(_closed_start(order_id, fingerprint))
 
 
-def _repeat(order_id: str, known: str, fingerprint: str) -> StartResult:
-    if known != fingerprint:
-        raise OrderConflict(f"order {order_id} already exists with different data")
-    return StartResult(order_id=order_id, workflow_id=order_workflow_id(order_id), created=False)
+def _known_start(order_id: str, payment_id: str, fingerprint: str) -> Optional[StartResult]:
+    """What the database already says of this start: a repeat, a conflict, or nothing yet."""
+    rows = dict(Order.objects.filter(Q(pk=order_id) | Q(payment_id=payment_id)).values_list("pk", "fingerprint"))
+    if order_id in rows:
+        if rows[order_id] != fingerprint:
+            raise OrderConflict(f"order {order_id} already exists with different data")
+        return StartResult(order_id=order_id, workflow_id=order_workflow_id(order_id), created=False)
+    if rows:
+        raise PaymentIdInUse(f"payment id {payment_id} is already used by another order")
+    return None
 
 
-async def _start(data: OrderInput) -> StartResult:
+async def _start(data: OrderInput) -> Optional[StartResult]:
+    """Start the workflow, or join the running one, with the `await_creation` update. None when the id belongs to
+    a workflow that has closed (ids are never reused)."""
     client = await _runner.client()
     workflow_id = order_workflow_id(data.order_id)
+    operation = WithStartWorkflowOperation(
+        "OrderWorkflow",
+        data,
+        id=workflow_id,
+        task_queue=settings.TEMPORAL_MAIN_TASK_QUEUE,
+        # One workflow per order id, ever: a repeat joins the running one, and starts nothing once it has closed.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        memo={"fingerprint": data.fingerprint},
+    )
+    deadline = asyncio.get_running_loop().time() + settings.TEMPORAL_UPDATE_WAIT
+    pending = StartResult(order_id=data.order_id, workflow_id=workflow_id, created=True, pending=True)
     try:
-        await client.start_workflow(
-            "OrderWorkflow",
-            data,
-            id=workflow_id,
-            task_queue=settings.TEMPORAL_MAIN_TASK_QUEUE,
-            # One workflow per order id, ever: a repeat, even after the first run closed, starts nothing.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={"fingerprint": data.fingerprint},
+        update = await client.start_update_with_start_workflow(
+            "await_creation",
+            start_workflow_operation=operation,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=CreationResult,
+            rpc_timeout=timedelta(seconds=settings.TEMPORAL_UPDATE_WAIT),
         )
     except WorkflowAlreadyStartedError:
+        return None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError):
+        with contextlib.suppress(Exception):  # the operation holds the same error; take it, so it is not logged
+            await operation.workflow_handle()
+        # Not taken in time (no worker yet, or a backlog): say so only if the workflow really runs.
+        if await _is_running(client, workflow_id):
+            return pending
+        raise TemporalUnavailable("Temporal did not take the order in time; retry")
+    try:
+        created = await asyncio.wait_for(update.result(), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        return pending  # taken, but its first step has not written the row yet (e.g. the database is down)
+    if created.fingerprint != data.fingerprint:
+        raise OrderConflict(f"order {data.order_id} already exists with different data")
+    if created.refusal:
+        raise _refusal(created.refusal_type, created.refusal)
+    return StartResult(order_id=data.order_id, workflow_id=workflow_id, created=created.first)
+
+
+async def _is_running(client: Client, workflow_id: str) -> bool:
+    try:
         description = await client.get_workflow_handle(workflow_id).describe()
-        memo = await description.memo()
-        return _repeat(data.order_id, memo.get("fingerprint", ""), data.fingerprint)
-    return StartResult(order_id=data.order_id, workflow_id=workflow_id, created=True)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return description.status == WorkflowExecutionStatus.RUNNING
+
+
+async def _closed_start(order_id: str, fingerprint: str) -> StartResult:
+    """A workflow that closed without writing its row: raise what it said, the same way on every repeat."""
+    handle = (await _runner.client()).get_workflow_handle(order_workflow_id(order_id))
+    description = await handle.describe()
+    if (await description.memo()).get("fingerprint", "") != fingerprint:
+        raise OrderConflict(f"order id {order_id} was used by an earlier request with different data")
+    try:
+        await handle.result()
+    except WorkflowFailureError as exc:
+        raise _refusal(getattr(exc.cause, "type", ""), getattr(exc.cause, "message", "") or str(exc.cause)) from exc
+    status = description.status.name.lower() if description.status else "closed"
+    raise OrderConflict(f"order {order_id} was never created: its workflow ended {status}")
+
+
+def _refusal(error_type: str, reason: str) -> OrderClientError:
+    kinds = {ErrorTypes.PAYMENT_ID_IN_USE: PaymentIdInUse, ErrorTypes.CONFLICT: OrderConflict}
+    return kinds.get(error_type, OrderRefused)(reason)
 
 
 # --- messages -------------------------------------------------------------------------------
 
 
-def approve(order_id: str, *, actor: str) -> MessageResult:
-    return _message(order_id, "approve", ApproveRequest(actor=actor))
+# An idempotency key (the API's Idempotency-Key header) makes the update id: a retry with the same key after
+# "outcome unknown" is the same update to Temporal, which answers it with the first one's outcome instead of
+# judging it as a second decision. Without a key, every call is a new decision.
+def approve(order_id: str, *, actor: str, idempotency_key: str = "") -> MessageResult:
+    return _message(order_id, "approve", ApproveRequest(actor=actor), _update_id("approve", actor, idempotency_key))
 
 
-def cancel(order_id: str, *, actor: str, reason: str) -> MessageResult:
-    return _message(order_id, "cancel", CancelRequest(reason=reason, actor=actor))
+def cancel(order_id: str, *, actor: str, reason: str, idempotency_key: str = "") -> MessageResult:
+    request = CancelRequest(reason=reason, actor=actor)
+    return _message(order_id, "cancel", request, _update_id("cancel", actor, idempotency_key))
 
 
-def update_address(order_id: str, *, actor: str, address: dict) -> MessageResult:
-    return _message(order_id, "change_address", AddressUpdate(address=Address(**address), actor=actor))
+def update_address(order_id: str, *, actor: str, address: dict, idempotency_key: str = "") -> MessageResult:
+    update = AddressUpdate(address=Address(**address), actor=actor)
+    return _message(order_id, "change_address", update, _update_id("change_address", actor, idempotency_key))
+
+
+def _update_id(update: str, actor: str, idempotency_key: str) -> Optional[str]:
+    return f"{update}:{actor}:{idempotency_key}" if idempotency_key else None
 
 
 class _NoRunningWorkflow(Exception):
     pass
 
 
-def _message(order_id: str, update: str, arg: Any) -> MessageResult:
+def _message(order_id: str, update: str, arg: Any, update_id: Optional[str] = None) -> MessageResult:
     try:
-        return _runner.run(_update(order_id, update, arg))
+        return _runner.run(_update(order_id, update, arg, update_id))
     except _NoRunningWorkflow:
         status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
     if status is None:
@@ -256,23 +353,34 @@ def _message(order_id: str, update: str, arg: Any) -> MessageResult:
     raise MessageRejected(f"order already {status.replace('_', ' ')}")
 
 
-async def _update(order_id: str, update: str, arg: Any) -> MessageResult:
+async def _update(order_id: str, update: str, arg: Any, update_id: Optional[str]) -> MessageResult:
     handle = await _handle(order_id)
+    deadline = asyncio.get_running_loop().time() + settings.TEMPORAL_UPDATE_WAIT
     try:
         pending = await handle.start_update(
-            update, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=MessageResult
+            update,
+            arg,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=MessageResult,
+            rpc_timeout=timedelta(seconds=settings.TEMPORAL_UPDATE_WAIT),
         )
-        # A validator's refusal is known at once; an accepted update is waited for, within bounds.
-        result = await asyncio.wait_for(pending.result(), timeout=settings.TEMPORAL_UPDATE_WAIT)
-    except WorkflowUpdateFailedError as exc:
+    except WorkflowUpdateFailedError as exc:  # the validator's refusal, known at once
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
-    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        # Accepted by the workflow (a refusal is known at once), but the outcome takes longer than we wait.
-        return MessageResult(accepted=True, status=MessageResult.PROCESSING, detail="accepted; the order is still being processed")
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # No validator has run (no worker took the task in time): nothing was accepted.
+        raise TemporalUnavailable("the order did not take the message in time; its outcome is unknown, retry") from exc
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         raise _NoRunningWorkflow() from exc
+    try:
+        result = await asyncio.wait_for(pending.result(), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+    except WorkflowUpdateFailedError as exc:
+        raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # Accepted by the workflow, but the outcome takes longer than we wait.
+        return MessageResult(accepted=True, status=MessageResult.PROCESSING, detail="accepted; the order is still being processed")
     if not result.accepted:
         raise MessageRejected(result.detail or f"order is {result.status}")
     return result
@@ -300,6 +408,37 @@ async def _status(order_id: str) -> Optional[dict]:
     live["workflow_status"] = description.status.name if description.status else ""
     live["running"] = description.status == WorkflowExecutionStatus.RUNNING
     return live
+
+
+def workflow_outcomes(order_ids: list[str], concurrency: int = 16) -> dict:
+    """Each order's workflow: its execution status and, once completed, the order status its result gives
+    (orders.audit.WorkflowOutcome). Asked with bounded concurrency on the client's loop."""
+    from orders.audit import WorkflowOutcome
+
+    async def outcomes(batch: list[str]):
+        client = await _runner.client()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(order_id: str) -> WorkflowOutcome:
+            handle = client.get_workflow_handle(order_workflow_id(order_id), result_type=WorkflowState)
+            async with gate:
+                try:
+                    description = await handle.describe()
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    return WorkflowOutcome("NOT_FOUND")
+                status = description.status.name if description.status else "UNKNOWN"
+                if description.status != WorkflowExecutionStatus.COMPLETED:
+                    return WorkflowOutcome(status)
+                return WorkflowOutcome(status, (await handle.result()).status)
+
+        return dict(zip(batch, await asyncio.gather(*(one(order_id) for order_id in batch))))
+
+    found = {}
+    for start in range(0, len(order_ids), OUTCOME_BATCH):  # each batch within TEMPORAL_CLIENT_TIMEOUT
+        found.update(_runner.run(outcomes(order_ids[start : start + OUTCOME_BATCH])))
+    return found
 
 
 # --- operations -----------------------------------------------------------------------------

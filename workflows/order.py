@@ -2,26 +2,39 @@
 
 Deterministic: no Django, no I/O; every side effect is an activity. Messages may arrive before `run` starts,
 so all state is set up in `@workflow.init`.
+
+Money and state rules (see the README's "Money and state"):
+- a charge's outcome is never guessed: only an explicit decline means "not charged"; any other failure is
+  settled with the gateway by the same key before anything is recorded;
+- everything after a capture has a compensating path: the money is refunded unless the goods left;
+- a dispatch whose outcome is unknown is settled with the carrier before any refund;
+- message handlers never fail the workflow; an address change is accepted only if the shipment will use it.
+
+Changes since the first release are guarded with `workflow.patched()`, so that orders started before them replay
+and finish on the path they started on.
 """
 
 import asyncio
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Optional
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.steps import bookkeeping, business_call, failure_reason, failure_type
+    from workflows.steps import bookkeeping, business_call, failure_reason, failure_type, settle_call
     from workflows.types import (
         TERMINAL_STATUSES,
         Activities,
         AddressChange,
+        AddressChangeAck,
         AddressUpdate,
         ApproveRequest,
         CancelRequest,
         ChargeRequest,
+        CreationResult,
         DispatchFailure,
         ErrorTypes,
         MessageResult,
@@ -31,7 +44,10 @@ with workflow.unsafe.imports_passed_through():
         OrderSummary,
         Outcome,
         PaymentRecord,
+        PaymentTruth,
         ReviewDecision,
+        ShipmentTruth,
+        ShippingAddressChange,
         ShippingAttempt,
         ShippingInput,
         ShippingResult,
@@ -43,6 +59,11 @@ with workflow.unsafe.imports_passed_through():
 from workflows.shipping import ShippingWorkflow
 
 REVIEW_TIMED_OUT = "review timed out"
+CARRIER_CALLED = "the carrier has been called; the address can no longer change"
+
+# The patch ids: each names a change made after orders were already running (see the module docstring).
+SERIALIZED_MESSAGES = "serialized-address-and-final-steps"
+SETTLE_UNKNOWN_CHARGE = "settle-unknown-charge"
 
 
 @workflow.defn(name="OrderWorkflow")
@@ -50,20 +71,28 @@ class OrderWorkflow:
     @workflow.init
     def __init__(self, data: OrderInput) -> None:
         self._data = data
+        # Decided once, on the first task: orders started before the change keep the old message handling.
+        self._serialized = workflow.patched(SERIALIZED_MESSAGES)
         self._status = OrderStatus.RECEIVED
         self._step = "receive"
         self._received = False
+        self._creation_refusal: Optional[ActivityError] = None
+        self._creation_answered = False
         self._approval: Optional[ApproveRequest] = None
         self._approval_recorded = False
         self._cancel: Optional[CancelRequest] = None
+        self._closing = ""  # why the order is ending, while its final steps run
         self._address = data.shipping_address
         self._address_changes = 0
-        # Address changes are applied one at a time, in the order they arrived, so the last one wins everywhere.
+        self._address_acks: dict[int, AddressChangeAck] = {}
+        # Address changes, child starts and final steps take turns: a change is either in the shipment and the
+        # database, or refused with the reason.
         self._address_lock = asyncio.Lock()
         self._escalated = False
         self._attempts = 0
         self._last_failure = ""
         self._payment_status = ""
+        self._carrier_called = False
         self._dispatched = False
         self._tracking = ""
         self._child = None
@@ -73,9 +102,21 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, data: OrderInput) -> WorkflowState:
         self._log("order received")
-        self._summary: OrderSummary = await bookkeeping(Activities.RECEIVE, data, OrderSummary)
+        try:
+            self._summary: OrderSummary = await bookkeeping(Activities.RECEIVE, data, OrderSummary)
+        except ActivityError as err:
+            # The order was never created (e.g. its payment id belongs to another order): tell whoever waits.
+            self._creation_refusal = err
+            self._step = "not created"
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            raise ApplicationError(failure_reason(err), type=failure_type(err), non_retryable=True) from err
         self._received = True
-        await self._process()
+        try:
+            await self._process()
+        except FailureError as err:
+            # Something unexpected (a refused write, a child that could not start): the money goes back unless
+            # the goods left, and the order ends with the reason instead of failing the workflow.
+            await self._compensate(f"{self._step} failed: {failure_reason(err)}")
         # Let update handlers (e.g. a late address change) finish before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._log(f"order finished as {self._status.value}")
@@ -83,13 +124,14 @@ class OrderWorkflow:
 
     async def _process(self) -> None:
         self._step = "validate"
-        try:
-            await bookkeeping(Activities.VALIDATE, self._ref(), str)
-        except ActivityError as err:
-            if failure_type(err) != ErrorTypes.REJECTED:
-                raise
-            self._last_failure = failure_reason(err)
-            return self._end(OrderStatus.REJECTED)
+        async with self._turn():
+            try:
+                await bookkeeping(Activities.VALIDATE, self._ref(), str)
+            except ActivityError as err:
+                if failure_type(err) != ErrorTypes.REJECTED:
+                    raise
+                self._last_failure = failure_reason(err)
+                return self._end(OrderStatus.REJECTED)
         self._status = OrderStatus.AWAITING_REVIEW
 
         if not await self._review():
@@ -128,23 +170,36 @@ class OrderWorkflow:
     async def _pay(self) -> bool:
         self._step = "payment"
         s = self._summary
+        charge = ChargeRequest(self._id, s.payment_id, s.amount, s.currency, self._faults)
         record = PaymentRecord(order_id=self._id, payment_id=s.payment_id, amount=s.amount, currency=s.currency)
         try:
-            reference = await business_call(
-                Activities.CHARGE, ChargeRequest(self._id, s.payment_id, s.amount, s.currency, self._faults), self._retry, str
-            )
+            reference = await business_call(Activities.CHARGE, charge, self._retry, str)
         except ActivityError as err:
-            self._last_failure = failure_reason(err)
-            if failure_type(err) != ErrorTypes.DECLINED:
-                self._last_failure = f"payment gateway unavailable: {self._last_failure}"
-            await bookkeeping(Activities.RECORD_DECLINE, replace(record, reason=self._last_failure))
-            self._payment_status = "declined"
-            self._end(OrderStatus.PAYMENT_FAILED)
-            return False
+            reason = failure_reason(err)
+            if failure_type(err) == ErrorTypes.DECLINED:
+                return await self._payment_failed(Activities.RECORD_DECLINE, "declined", replace(record, reason=reason))
+            if not workflow.patched(SETTLE_UNKNOWN_CHARGE):
+                record = replace(record, reason=f"payment gateway unavailable: {reason}")
+                return await self._payment_failed(Activities.RECORD_DECLINE, "declined", record)
+            # Not a decline: the charge may have been taken. Ask the gateway by the same key before deciding.
+            truth: PaymentTruth = await settle_call(Activities.SETTLE_PAYMENT, charge, self._retry, PaymentTruth)
+            if not truth.captured:
+                record = replace(record, reason=f"payment gateway unavailable: {reason} (payment {truth.state})")
+                return await self._payment_failed(Activities.RECORD_VOID, "voided", record)
+            self._log(f"the charge went through although its reply was lost ({reason})")
+            reference = truth.reference
+        self._payment_status = "captured"  # taken at the gateway: from here on, whatever goes wrong refunds it
         await bookkeeping(Activities.RECORD_PAYMENT, replace(record, provider_reference=reference))
-        self._payment_status = "captured"
         self._status = OrderStatus.PAID
         return True
+
+    async def _payment_failed(self, activity: str, payment_status: str, record: PaymentRecord) -> bool:
+        self._last_failure = record.reason
+        async with self._turn("order payment failed"):
+            await bookkeeping(activity, record)
+            self._payment_status = payment_status
+            self._end(OrderStatus.PAYMENT_FAILED)
+        return False
 
     async def _ship(self) -> None:
         settings = self._data.settings
@@ -155,11 +210,7 @@ class OrderWorkflow:
             self._status = OrderStatus.SHIPPING
             result = await self._run_shipping_attempt(attempt)
             if result and result.dispatched:
-                self._dispatched = True
-                self._tracking = result.tracking_number
-                self._step = "complete"
-                await bookkeeping(Activities.COMPLETE, self._ref())
-                return self._end(OrderStatus.COMPLETED)
+                return await self._complete(result.tracking_number)
             if result:  # the child stopped before dispatch because the order is being cancelled
                 return await self._cancel_order()
             await bookkeeping(
@@ -173,34 +224,38 @@ class OrderWorkflow:
                     pass
             if self._cancel:
                 return await self._cancel_order()
+        if await self._shipped_after_all():
+            return
         reason = f"shipping failed after {settings.shipping_max_attempts} attempts: {self._last_failure}"
         self._step = "compensate"
-        await self._refund(reason)
-        self._last_failure = reason
-        await bookkeeping(Activities.FAIL, Outcome(self._id, reason=reason))
-        self._end(OrderStatus.FAILED)
+        async with self._turn("order is failing"):
+            await self._refund(reason)
+            self._last_failure = reason
+            await bookkeeping(Activities.FAIL, Outcome(self._id, reason=reason))
+            self._end(OrderStatus.FAILED)
 
     async def _run_shipping_attempt(self, attempt: int) -> Optional[ShippingResult]:
         """One child workflow. Returns its result, or None when the attempt failed."""
-        self._child = await workflow.start_child_workflow(
-            ShippingWorkflow.run,
-            ShippingInput(
-                order_id=self._id,
-                attempt=attempt,
-                parent_workflow_id=workflow.info().workflow_id,
-                address=self._address,
-                business_retry=self._retry,
-                faults=self._faults,
-            ),
-            id=shipping_workflow_id(self._id, attempt),
-            task_queue=self._data.settings.shipping_task_queue,
-        )
+        async with self._turn():  # the child starts with the latest accepted address
+            self._child = await workflow.start_child_workflow(
+                ShippingWorkflow.run,
+                ShippingInput(
+                    order_id=self._id,
+                    attempt=attempt,
+                    parent_workflow_id=workflow.info().workflow_id,
+                    address=self._address,
+                    business_retry=self._retry,
+                    faults=self._faults,
+                ),
+                id=shipping_workflow_id(self._id, attempt),
+                task_queue=self._data.settings.shipping_task_queue,
+            )
         child = self._child
         await workflow.wait_condition(lambda: child.done() or self._cancel is not None)
         if not child.done():
-            await child.signal(ShippingWorkflow.cancel_shipping)
+            await self._signal_child(child, ShippingWorkflow.cancel_shipping)
         try:
-            return await child
+            result: ShippingResult = await child
         except ChildWorkflowError as err:
             if not self._last_failure.startswith(f"attempt {attempt}:"):
                 self._last_failure = f"attempt {attempt}: {failure_reason(err)}"
@@ -208,6 +263,42 @@ class OrderWorkflow:
             return None
         finally:
             self._child = None
+        if result.dispatched:
+            self._dispatched = True
+        return result
+
+    async def _signal_child(self, child, signal, *args) -> bool:
+        """Signal the shipping child; False when it has closed meanwhile (its own result then tells)."""
+        try:
+            await child.signal(signal, *args)
+            return True
+        except FailureError as err:
+            self._log(f"the shipping child had closed; signal not delivered: {err}")
+            return False
+
+    async def _shipped_after_all(self) -> bool:
+        """When a dispatch's outcome was never heard, ask the carrier before anything is refunded. True (and the
+        order completed) when the goods did leave."""
+        if not self._carrier_called or self._dispatched or not self._serialized:
+            return False
+        self._step = "settle shipment"
+        truth: ShipmentTruth = await settle_call(Activities.SETTLE_SHIPMENT, self._ref(), self._retry, ShipmentTruth)
+        if not truth.dispatched:
+            return False
+        self._log("the carrier did dispatch although its reply was lost")
+        self._dispatched = True
+        step = ShippingStep(self._id, self._attempts, "dispatched", truth.tracking_number)
+        await bookkeeping(Activities.RECORD_SHIPPING_STEP, step)
+        await self._complete(truth.tracking_number)
+        return True
+
+    async def _complete(self, tracking: str) -> None:
+        self._dispatched = True
+        self._tracking = tracking
+        self._step = "complete"
+        async with self._turn():
+            await bookkeeping(Activities.COMPLETE, self._ref())
+            self._end(OrderStatus.COMPLETED)
 
     async def _refund(self, reason: str) -> None:
         if self._payment_status != "captured":
@@ -219,25 +310,70 @@ class OrderWorkflow:
 
     async def _cancel_order(self) -> None:
         request = self._cancel or CancelRequest()
+        if await self._shipped_after_all():
+            return  # too late to cancel: the goods left
         self._step = "cancel"
-        await self._refund(f"order cancelled: {request.reason}")
-        await bookkeeping(Activities.CANCEL, ReviewDecision(self._id, request.actor, request.reason))
-        self._last_failure = request.reason
-        self._end(OrderStatus.CANCELLED)
+        async with self._turn("order is being cancelled"):
+            await self._refund(f"order cancelled: {request.reason}")
+            await bookkeeping(Activities.CANCEL, ReviewDecision(self._id, request.actor, request.reason))
+            self._last_failure = request.reason
+            self._end(OrderStatus.CANCELLED)
+
+    async def _compensate(self, reason: str) -> None:
+        self._log(f"compensating: {reason}")
+        self._last_failure = reason
+        if self._dispatched or await self._shipped_after_all():
+            # The goods left and the money stays: the order is complete, whatever our row says (reconcile shows it).
+            return self._end(OrderStatus.COMPLETED)
+        self._step = "compensate"
+        async with self._turn("order is failing"):
+            await self._refund(reason)
+            try:
+                await bookkeeping(Activities.FAIL, Outcome(self._id, reason=reason))
+            except ActivityError as err:  # the row refuses even that: reconcile will show the difference
+                self._log(f"could not record the failure: {failure_reason(err)}")
+            self._end(OrderStatus.FAILED)
 
     def _end(self, status: OrderStatus) -> None:
         self._status = status
         self._step = "done"
 
+    @asynccontextmanager
+    async def _turn(self, closing: str = ""):
+        """Take the address lock (orders started before it existed run without it). `closing` says why the order
+        is ending, for the messages that arrive meanwhile."""
+        if not self._serialized:
+            yield
+            return
+        async with self._address_lock:
+            self._closing = closing
+            try:
+                yield
+            finally:
+                self._closing = ""
+
     # --- messages ------------------------------------------------------------------------------
     # Each approve / cancel / address change is offered twice: as a signal (the names scripts already use)
-    # and as an update whose validator answers at once. Both go through the same checks.
+    # and as an update whose validator answers at once. Both go through the same checks, and neither ever
+    # fails the workflow: a refusal is logged (signal) or answered with the reason (update).
 
     def _refusal(self) -> Optional[str]:
         if self._status in TERMINAL_STATUSES:
             return f"order already {self._status.value.replace('_', ' ')}"
         if self._dispatched:
             return "order already dispatched"
+        if self._serialized and self._closing:
+            return self._closing
+        return None
+
+    def _address_refusal(self) -> Optional[str]:
+        refusal = self._refusal()
+        if refusal or not self._serialized:
+            return refusal
+        if self._cancel is not None:
+            return "order is being cancelled"
+        if self._carrier_called:
+            return CARRIER_CALLED
         return None
 
     def _check_approve(self) -> None:
@@ -255,7 +391,7 @@ class OrderWorkflow:
             raise ValueError(refusal)
 
     def _check_address(self, update: AddressUpdate) -> None:
-        refusal = self._refusal()
+        refusal = self._address_refusal()
         missing = update.address.missing_fields()
         if refusal is None and missing:
             refusal = f"shipping address is missing {', '.join(missing)}"
@@ -276,12 +412,36 @@ class OrderWorkflow:
 
     @workflow.signal(name="update_address")
     async def update_address(self, update: AddressUpdate) -> None:
-        if not self._ignored(lambda: self._check_address(update), "update_address"):
-            await self._apply_address(update)
+        if self._ignored(lambda: self._check_address(update), "update_address"):
+            return
+        refusal = await self._apply_address(update)
+        if refusal:
+            self._log(f"signal update_address refused: {refusal}")
 
     @workflow.signal(name="dispatch_failed")
     def dispatch_failed(self, failure: DispatchFailure) -> None:
         self._last_failure = f"attempt {failure.attempt}: {failure.reason}"
+        self._carrier_called = self._carrier_called or failure.carrier_called
+
+    @workflow.signal(name="shipping_address_result")
+    def shipping_address_result(self, ack: AddressChangeAck) -> None:
+        self._address_acks[ack.sequence] = ack
+
+    @workflow.update(name="await_creation")
+    async def await_creation(self) -> CreationResult:
+        """Sent with the start (update-with-start): answers once the order row is written and validated, or
+        with the reason it could not be created."""
+        first = not self._creation_answered
+        self._creation_answered = True
+        await workflow.wait_condition(lambda: self._status != OrderStatus.RECEIVED or self._creation_refusal is not None)
+        refusal = self._creation_refusal
+        return CreationResult(
+            first=first,
+            fingerprint=self._data.fingerprint,
+            status=self._status.value,
+            refusal=failure_reason(refusal) if refusal else "",
+            refusal_type=(failure_type(refusal) or "") if refusal else "",
+        )
 
     @workflow.update(name="approve")
     async def approve(self, request: ApproveRequest) -> MessageResult:
@@ -305,7 +465,9 @@ class OrderWorkflow:
 
     @workflow.update(name="change_address")
     async def change_address(self, update: AddressUpdate) -> MessageResult:
-        await self._apply_address(update)
+        refusal = await self._apply_address(update)
+        if refusal:
+            return MessageResult(accepted=False, status=self._status.value, detail=refusal)
         return self._result(True)
 
     @change_address.validator
@@ -329,16 +491,58 @@ class OrderWorkflow:
             tracking_number=self._tracking,
         )
 
-    async def _apply_address(self, update: AddressUpdate) -> None:
+    async def _apply_address(self, update: AddressUpdate) -> Optional[str]:
+        """Apply an address change; None when it is in (the database, and the shipment if one is under way), else
+        the reason it was refused."""
         # The order row is written by the first step: an early change waits for it.
         await workflow.wait_condition(lambda: self._received)
+        if not self._serialized:
+            return await self._apply_address_unserialized(update)
+        async with self._address_lock:
+            # Checked again: the order may have moved on while this change waited for its turn.
+            refusal = self._address_refusal()
+            if refusal:
+                return refusal
+            self._address_changes += 1
+            sequence = self._address_changes
+            child = self._child
+            if child is not None and not child.done():
+                refusal = await self._forward_address(child, update, sequence)
+                if refusal:
+                    return refusal
+            try:
+                await bookkeeping(Activities.UPDATE_ADDRESS, AddressChange(self._id, update.address, update.actor, sequence))
+            except ActivityError as err:
+                return failure_reason(err)
+            self._address = update.address
+            return None
+
+    async def _forward_address(self, child, update: AddressUpdate, sequence: int) -> Optional[str]:
+        """Give a running shipping child the new address; None when the shipment will use it."""
+        await self._signal_child(child, "change_address", ShippingAddressChange(update.address, sequence))
+        await workflow.wait_condition(lambda: sequence in self._address_acks or child.done())
+        ack = self._address_acks.pop(sequence, None)
+        if ack is not None:
+            return None if ack.applied else ack.reason
+        # The child closed before it took the change.
+        if child.exception() is None and child.result().dispatched:
+            return "order already dispatched"
+        if self._carrier_called:
+            return CARRIER_CALLED
+        if self._cancel is not None:
+            return "order is being cancelled"
+        return None  # the attempt failed before dispatch: the next one uses the new address
+
+    async def _apply_address_unserialized(self, update: AddressUpdate) -> Optional[str]:
+        """How orders started before the serialized handling apply a change (kept so that they replay)."""
         async with self._address_lock:
             self._address_changes += 1
             change = AddressChange(self._id, update.address, update.actor, self._address_changes)
             await bookkeeping(Activities.UPDATE_ADDRESS, change)
             self._address = update.address
             if self._child is not None and not self._child.done():
-                await self._child.signal(ShippingWorkflow.update_address, update.address)
+                await self._signal_child(self._child, ShippingWorkflow.update_address, update.address)
+        return None
 
     def _ignored(self, check, name: str) -> bool:
         try:
@@ -374,4 +578,3 @@ class OrderWorkflow:
 
     def _log(self, message: str) -> None:
         workflow.logger.info(message, extra={"order_id": self._id, "workflow_id": workflow.info().workflow_id})
-

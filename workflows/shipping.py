@@ -1,34 +1,52 @@
 """ShippingWorkflow: prepare the package, then dispatch the carrier. A child of OrderWorkflow, one per attempt,
-on its own task queue. Dispatch is the point of no return: a cancel that arrives later is not honoured."""
+on its own task queue.
+
+Dispatch is the point of no return: once the carrier call has started, a cancel is not honoured and the address
+can no longer change. An address change is answered to the parent (AddressChangeAck), so that the parent accepts
+a change only when the shipment will really use it; the result says which address the carrier was given.
+"""
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.steps import bookkeeping, business_call, failure_reason
     from workflows.types import (
         Activities,
         Address,
+        AddressChangeAck,
         DispatchFailure,
         DispatchRequest,
         ErrorTypes,
         PackageRequest,
+        ShippingAddressChange,
         ShippingInput,
         ShippingResult,
         ShippingStep,
     )
+
+TOO_LATE = "order already dispatched"
 
 
 @workflow.defn(name="ShippingWorkflow")
 class ShippingWorkflow:
     @workflow.init
     def __init__(self, data: ShippingInput) -> None:
+        self._data = data
         self._address = data.address
         self._cancelled = False
+        self._dispatching = False
         self._step = "prepare package"
 
     @workflow.run
     async def run(self, data: ShippingInput) -> ShippingResult:
+        try:
+            return await self._ship(data)
+        finally:
+            # An address change being answered to the parent finishes first.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _ship(self, data: ShippingInput) -> ShippingResult:
         log = {"order_id": data.order_id, "workflow_id": workflow.info().workflow_id}
         package_id = ""
         try:
@@ -42,6 +60,7 @@ class ShippingWorkflow:
                 workflow.logger.info("shipping stopped before dispatch: order cancelled", extra=log)
                 return ShippingResult(dispatched=False, package_id=package_id)
             self._step = "dispatch carrier"
+            self._dispatching = True
             tracking = await business_call(
                 Activities.DISPATCH_CARRIER,
                 DispatchRequest(data.order_id, data.attempt, package_id, self._address, data.faults),
@@ -52,19 +71,33 @@ class ShippingWorkflow:
             reason = f"{self._step} failed: {failure_reason(err)}"
             workflow.logger.warning(reason, extra=log)
             parent = workflow.get_external_workflow_handle(data.parent_workflow_id)
-            await parent.signal("dispatch_failed", DispatchFailure(attempt=data.attempt, reason=reason))
+            failure = DispatchFailure(attempt=data.attempt, reason=reason, carrier_called=self._dispatching)
+            await parent.signal("dispatch_failed", failure)
             raise ApplicationError(reason, type=ErrorTypes.DISPATCH_FAILED, non_retryable=True) from err
         self._step = "dispatched"
         await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "dispatched", tracking))
-        return ShippingResult(dispatched=True, tracking_number=tracking, package_id=package_id)
+        return ShippingResult(dispatched=True, tracking_number=tracking, package_id=package_id, address=self._address)
 
     @workflow.signal
     def cancel_shipping(self) -> None:
         self._cancelled = True
 
+    @workflow.signal(name="change_address")
+    async def change_address(self, change: ShippingAddressChange) -> None:
+        applied = not self._dispatching
+        if applied:
+            self._address = change.address
+        ack = AddressChangeAck(sequence=change.sequence, applied=applied, reason="" if applied else TOO_LATE)
+        try:
+            await workflow.get_external_workflow_handle(self._data.parent_workflow_id).signal("shipping_address_result", ack)
+        except FailureError as err:  # the parent has closed: nobody waits for the answer
+            workflow.logger.warning(f"address answer not delivered: {err}")
+
     @workflow.signal
     def update_address(self, address: Address) -> None:
-        self._address = address
+        """The form parents started before address answers existed still send; it is taken only before dispatch."""
+        if not self._dispatching:
+            self._address = address
 
     @workflow.query
     def get_status(self) -> str:

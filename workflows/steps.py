@@ -1,5 +1,6 @@
 """How workflows run activities: one place for timeouts and the two retry policies."""
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Optional, Type
 
@@ -15,6 +16,7 @@ NON_RETRYABLE_TYPES = [
     ErrorTypes.DECLINED,
     ErrorTypes.INVALID_TRANSITION,
     ErrorTypes.CONFLICT,
+    ErrorTypes.PAYMENT_ID_IN_USE,
 ]
 
 # Bookkeeping writes to our own database: keep retrying (capped at 30 s apart) so an outage only delays.
@@ -44,6 +46,15 @@ async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = Non
         result_type=result_type,
         start_to_close_timeout=timedelta(seconds=30),
         retry_policy=BOOKKEEPING_POLICY,
+    )
+
+
+async def settle_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
+    """Ask a provider what really happened (a lookup by the same idempotency key). The truth is needed before the
+    order can go on, so this keeps asking as long as it takes, at the business calls' pace."""
+    policy = replace(business_policy(settings), maximum_attempts=0)
+    return await workflow.execute_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=60), retry_policy=policy
     )
 
 

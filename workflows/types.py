@@ -60,11 +60,14 @@ class Activities:
     CHARGE = "charge_payment"
     RECORD_PAYMENT = "record_payment"
     RECORD_DECLINE = "record_payment_declined"
+    SETTLE_PAYMENT = "settle_payment"
+    RECORD_VOID = "record_payment_voided"
     REFUND = "refund_payment"
     START_SHIPPING = "start_shipping"
     PREPARE_PACKAGE = "prepare_package"
     DISPATCH_CARRIER = "dispatch_carrier"
     RECORD_SHIPPING_STEP = "record_shipping_step"
+    SETTLE_SHIPMENT = "settle_shipment"
     COMPLETE = "complete_order"
     FAIL = "fail_order"
 
@@ -76,6 +79,7 @@ class ErrorTypes:
     DECLINED = "PaymentDeclined"
     INVALID_TRANSITION = "InvalidTransition"
     CONFLICT = "IdempotencyConflict"
+    PAYMENT_ID_IN_USE = "PaymentIdInUse"
     DISPATCH_FAILED = "DispatchFailed"
 
 
@@ -111,11 +115,15 @@ class RetrySettings:
 
 @dataclass(frozen=True)
 class FaultSettings:
-    """Fault simulation for one order (the demo's --flaky); without it, the workers' FLAKY_* settings apply."""
+    """Fault simulation for one order (the demo's --flaky); without it, the workers' FLAKY_* settings apply.
+
+    failure_rate: a call fails before it does anything. lost_reply_rate: the charge, dispatch or refund is done
+    in the provider's own books, then the reply is lost (a timeout or a dropped connection)."""
 
     failure_rate: float = 0.0
     max_delay_seconds: float = 0.0
     seed: str = ""
+    lost_reply_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,36 @@ class AddressUpdate:
 class DispatchFailure:
     attempt: int
     reason: str
+    carrier_called: bool = False  # the dispatch was tried, so a shipment may exist at the carrier
+
+
+@dataclass(frozen=True)
+class ShippingAddressChange:
+    """Parent -> shipping child: use this address if dispatch has not started; answer with an AddressChangeAck."""
+
+    address: Address
+    sequence: int
+
+
+@dataclass(frozen=True)
+class AddressChangeAck:
+    """Shipping child -> parent: whether the change with this sequence number will be used by the shipment."""
+
+    sequence: int
+    applied: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CreationResult:
+    """The answer to the `await_creation` update that a start sends with the workflow: the order row exists and
+    was validated, or the first step refused to create it."""
+
+    first: bool  # this request started the order; False when it repeats an earlier start
+    fingerprint: str
+    status: str
+    refusal: str = ""
+    refusal_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -294,6 +332,29 @@ class ShippingResult:
     dispatched: bool
     tracking_number: str = ""
     package_id: str = ""
+    address: Optional[Address] = None  # the address the carrier was given
+
+
+@dataclass(frozen=True)
+class PaymentTruth:
+    """What the gateway's own books say of a payment id after a charge whose outcome we never heard."""
+
+    CAPTURED = "captured"
+
+    state: str  # "captured", "refunded" or "voided" (voided now, so a late capture can no longer land)
+    reference: str = ""
+
+    @property
+    def captured(self) -> bool:
+        return self.state == self.CAPTURED
+
+
+@dataclass(frozen=True)
+class ShipmentTruth:
+    """What the carrier's own books say of an order's shipment after a dispatch whose outcome we never heard."""
+
+    dispatched: bool  # False: none exists, and none can be created any more
+    tracking_number: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workflows.client import MessageRejected, OrderConflict, OrderNotFound, TemporalUnavailable
+from workflows.client import MessageRejected, OrderConflict, OrderNotFound, OrderRefused, TemporalUnavailable
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -20,6 +20,11 @@ class ServiceUnavailable(exceptions.APIException):
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "not_created"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -35,8 +40,12 @@ def _translate(exc):
         return exceptions.PermissionDenied()
     if isinstance(exc, (TemporalUnavailable, DatabaseError)):
         return ServiceUnavailable()
-    if isinstance(exc, (MessageRejected, OrderConflict)):
-        return Conflict(str(exc), code="order_already_exists" if isinstance(exc, OrderConflict) else "not_allowed")
+    if isinstance(exc, OrderConflict):
+        return Conflict(str(exc), code=exc.code)
+    if isinstance(exc, MessageRejected):
+        return Conflict(str(exc), code="not_allowed")
+    if isinstance(exc, OrderRefused):
+        return Unprocessable(str(exc))
     if isinstance(exc, OrderNotFound):
         return exceptions.NotFound(str(exc))
     if isinstance(exc, RequestDataTooBig):

@@ -2,7 +2,7 @@
 and map outcomes to responses (errors through orders.api.errors)."""
 
 import logging
-import time
+import re
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -14,10 +14,9 @@ from orders import selectors
 from orders.api import serializers as s
 from orders.api.errors import Conflict
 from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order_id
-from orders.rules import order_total
 from workflows import client
 from workflows.client import MessageResult
-from workflows.types import default_payment_id, order_workflow_id
+from workflows.types import order_workflow_id
 
 log = logging.getLogger("orders.api")
 
@@ -27,6 +26,7 @@ ERRORS = {
     403: OpenApiResponse(s.ErrorSerializer, description="Not allowed for this user."),
     404: OpenApiResponse(s.ErrorSerializer, description="No such order (or not yours)."),
     409: OpenApiResponse(s.ErrorSerializer, description="Not allowed in the order's current state; the reason is given."),
+    422: OpenApiResponse(s.ErrorSerializer, description="The order could not be created; the reason is given."),
     413: OpenApiResponse(s.ErrorSerializer, description="The request body is too large."),
     429: OpenApiResponse(s.ErrorSerializer, description="Too many requests."),
     503: OpenApiResponse(s.ErrorSerializer, description="Temporal or the database is unreachable; see Retry-After."),
@@ -34,9 +34,16 @@ ERRORS = {
 READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404, 429, 503)}
 WRITE_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 409, 413, 429, 503)}
 ORDER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The order id: 1-64 of A-Z a-z 0-9 _ -", pattern=ORDER_ID_PATTERN)
-
-# How long a start waits for the workflow's first step to write the order row, to answer with it.
-START_ROW_WAIT_SECONDS = 2.0
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    pattern=IDEMPOTENCY_KEY_PATTERN,
+    description="Repeat a request whose outcome you did not learn (a 503, a lost connection) with the same key: "
+    "it is answered with the first one's outcome instead of being judged as a new decision.",
+)
 
 
 class OrderAccess(permissions.BasePermission):
@@ -107,80 +114,82 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def _actor(self) -> str:
         return self.request.user.get_username()
 
+    def _idempotency_key(self) -> str:
+        key = self.request.headers.get("Idempotency-Key", "")
+        if key and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise exceptions.ValidationError({"Idempotency-Key": ["1-64 characters of A-Z, a-z, 0-9, _ . : and -."]})
+        return key
+
     def _message_response(self, order_id: str, result: MessageResult) -> Response:
         body = {"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}
         return Response(body, status=status.HTTP_202_ACCEPTED if result.still_processing else status.HTTP_200_OK)
 
     @extend_schema(
         summary="Create the order and start its workflow",
-        description="Idempotent: the same body again answers 200 with the same order; another body for the same id, 409.",
+        description="Answers once the workflow has written and validated the order (201), so the order's status "
+        "is already awaiting_review or rejected. Idempotent: the same body again answers 200 with the same order; "
+        "another body for the same id, or a payment id of another order, 409; an order its first step refused, "
+        "409 or 422 with the reason, on every repeat. 202 when the workflow runs but has not written the order "
+        "within TEMPORAL_UPDATE_WAIT (e.g. no worker is up yet): repeat the request to get it.",
         parameters=[ORDER_ID],
         request=s.StartOrderSerializer,
-        responses={201: s.StartResultSerializer, 200: s.StartResultSerializer, **WRITE_ERRORS},
+        responses={
+            201: s.StartResultSerializer,
+            200: s.StartResultSerializer,
+            202: s.MessageResultSerializer,
+            **WRITE_ERRORS,
+            422: ERRORS[422],
+        },
     )
     def start(self, request: Request, pk: str) -> Response:
         if not is_valid_order_id(pk):
             raise exceptions.ValidationError({"id": [ORDER_ID_RULE]})
         body = s.StartOrderSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_request()
-        result = client.start_order(order_id=pk, created_by_id=request.user.id, **data)
-        order = self._started_order(pk, data, result.created)
+        result = client.start_order(order_id=pk, created_by_id=request.user.id, **body.validated_request())
+        if result.pending:
+            detail = "the order's workflow runs but has not written the order yet; repeat the request to get it"
+            return self._message_response(pk, MessageResult(accepted=True, status=MessageResult.PROCESSING, detail=detail))
+        order = selectors.order_with_history(Order.objects.filter(pk=pk)).get()
+        if not result.created and not OrderAccess().has_object_permission(request, self, order):
+            raise Conflict("This order id is taken.", code="order_already_exists")
         payload = {"created": result.created, "order": s.OrderDetailSerializer(order).data}
         return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
-    def _started_order(self, pk: str, data: dict, created: bool) -> Order:
-        deadline = time.monotonic() + START_ROW_WAIT_SECONDS
-        while True:
-            order = selectors.order_with_history(Order.objects.filter(pk=pk)).first()
-            if order is not None:
-                if not created and not OrderAccess().has_object_permission(self.request, self, order):
-                    raise Conflict("This order id is taken.", code="order_already_exists")
-                return order
-            if time.monotonic() > deadline:
-                # The workflow has started but its first step has not written the row yet: answer from the request.
-                return Order(
-                    **{**data, "payment_id": data.get("payment_id") or default_payment_id(pk)},
-                    id=pk,
-                    status=Order.Status.RECEIVED,
-                    amount=order_total(data["items"]),
-                    workflow_id=order_workflow_id(pk),
-                )
-            time.sleep(0.05)
-
     @extend_schema(
         summary="Approve the order (reviewers only)",
-        parameters=[ORDER_ID],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=None,
         responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
     )
     def approve(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        return self._message_response(order.id, client.approve(order.id, actor=self._actor()))
+        return self._message_response(order.id, client.approve(order.id, actor=self._actor(), idempotency_key=self._idempotency_key()))
 
     @extend_schema(
         summary="Cancel the order, with a reason",
         description="Allowed until the carrier is dispatched; a paid order is refunded first.",
-        parameters=[ORDER_ID],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.CancelSerializer,
         responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
     )
     def cancel(self, request: Request, pk: str) -> Response:
         order = self.get_object()
         reason = self._body(s.CancelSerializer)["reason"]
-        return self._message_response(order.id, client.cancel(order.id, actor=self._actor(), reason=reason))
+        return self._message_response(order.id, client.cancel(order.id, actor=self._actor(), reason=reason, idempotency_key=self._idempotency_key()))
 
     @extend_schema(
         summary="Change the shipping address",
         description="Allowed until the carrier is dispatched; shipping uses the latest address.",
-        parameters=[ORDER_ID],
+        parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.AddressSerializer,
         responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
     )
     def update_address(self, request: Request, pk: str) -> Response:
         order = self.get_object()
         address = dict(self._body(s.AddressSerializer))
-        return self._message_response(order.id, client.update_address(order.id, actor=self._actor(), address=address))
+        result = client.update_address(order.id, actor=self._actor(), address=address, idempotency_key=self._idempotency_key())
+        return self._message_response(order.id, result)
 
     @extend_schema(
         summary="The live status",

@@ -100,7 +100,7 @@ class Command(TemporalCommand):
             getattr(self, action.replace("-", "_"))(**options)
         except client.OrderNotFound as exc:
             raise CommandError(str(exc), returncode=EXIT_NOT_FOUND)
-        except (client.MessageRejected, client.OrderConflict) as exc:
+        except (client.MessageRejected, client.OrderConflict, client.OrderRefused) as exc:
             raise CommandError(f"refused: {exc}", returncode=EXIT_REFUSED)
         except client.TemporalUnavailable as exc:
             raise CommandError(str(exc), returncode=EXIT_UNAVAILABLE)
@@ -132,9 +132,10 @@ class Command(TemporalCommand):
         serializer = StartOrderSerializer(data=body)
         self._require_valid(serializer)
         result = client.start_order(order_id=order_id, **serializer.validated_request())
+        verb = "Started, not yet written (is a worker running?)" if result.pending else "Started" if result.created else "Already started"
         self._emit(
-            {"id": order_id, "workflow_id": result.workflow_id, "created": result.created},
-            f"{'Started' if result.created else 'Already started'}: {order_id} (workflow {result.workflow_id})",
+            {"id": order_id, "workflow_id": result.workflow_id, "created": result.created, "pending": result.pending},
+            f"{verb}: {order_id} (workflow {result.workflow_id})",
         )
 
     def approve(self, order_id, actor, **_):

@@ -1,0 +1,101 @@
+"""The money-and-goods audit: each order checked against the providers' own books (the gateway's ledger, the
+carrier's shipments), its event trail and its workflow's outcome. Used by `demo --flaky`, the soak and chaos
+tests and `reconcile`. An empty list of problems means the order is sound."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
+
+Status, Event = Order.Status, OrderEvent.Type
+Charge, Shipment = GatewayLedgerEntry.State, CarrierShipment.State
+
+# The event each final status must end its trail with.
+CLOSING_EVENTS = {
+    Status.COMPLETED: {Event.COMPLETED},
+    Status.CANCELLED: {Event.CANCELLED},
+    Status.REJECTED: {Event.REJECTED},
+    Status.PAYMENT_FAILED: {Event.PAYMENT_DECLINED, Event.PAYMENT_VOIDED},
+    Status.FAILED: {Event.FAILED},
+}
+
+
+@dataclass(frozen=True)
+class WorkflowOutcome:
+    execution_status: str  # Temporal's: RUNNING, COMPLETED, FAILED, ... or NOT_FOUND
+    order_status: Optional[str] = None  # what the workflow's result says, once it has completed
+
+
+def order_problems(order_ids: Iterable[str], outcomes: Optional[dict[str, WorkflowOutcome]] = None) -> dict[str, list[str]]:
+    """Problems per order id (only orders that have some). `outcomes` adds the check against the workflows."""
+    ids = list(order_ids)
+    orders = {o.pk: o for o in Order.objects.filter(pk__in=ids)}
+    payments, charges, shipments, trails = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
+    for payment in Payment.objects.filter(order_id__in=ids):
+        payments[payment.order_id].append(payment)
+    for charge in GatewayLedgerEntry.objects.filter(order_id__in=ids):
+        charges[charge.order_id].append(charge)
+    for shipment in CarrierShipment.objects.filter(order_id__in=ids, state=Shipment.DISPATCHED):
+        shipments[shipment.order_id].append(shipment)
+    for order_id, event_type in OrderEvent.objects.filter(order_id__in=ids).order_by("created_at", "id").values_list("order_id", "type"):
+        trails[order_id].append(event_type)
+
+    found = {}
+    for order_id in ids:
+        order = orders.get(order_id)
+        if order is None:
+            problems = ["no order row"]
+        else:
+            problems = _money_and_goods(order, payments[order_id], charges[order_id], shipments[order_id])
+            problems += _trail(order, trails[order_id])
+            if outcomes is not None:
+                problems += _workflow(order, outcomes.get(order_id))
+        if problems:
+            found[order_id] = problems
+    return found
+
+
+def _money_and_goods(order: Order, payments: list[Payment], charges: list[GatewayLedgerEntry], shipments: list) -> list[str]:
+    problems = []
+    if not order.is_terminal:
+        problems.append(f"not final: it is {order.status}")
+    completed = order.status == Status.COMPLETED
+    kept = [c for c in charges if c.state == Charge.CAPTURED]
+    if completed and len(kept) != 1:
+        problems.append(f"completed with {len(kept)} captured charges at the gateway")
+    if not completed and kept:
+        problems.append(f"the gateway keeps the money of a {order.status} order")
+    if len(shipments) > 1:
+        problems.append(f"shipped {len(shipments)} times")
+    if completed and not shipments:
+        problems.append("completed without a shipment at the carrier")
+    if not completed and shipments:
+        problems.append(f"shipped although {order.status}")
+    ours = {p.payment_id: p.status for p in payments}
+    for charge in charges:
+        if ours.get(charge.payment_id) != charge.state:
+            problems.append(f"payment {charge.payment_id} is {ours.get(charge.payment_id, 'missing')} here, {charge.state} at the gateway")
+    for payment_id, status in ours.items():
+        if status != Payment.Status.DECLINED and payment_id not in {c.payment_id for c in charges}:
+            problems.append(f"payment {payment_id} is {status} here, unknown to the gateway")
+    return problems
+
+
+def _trail(order: Order, trail: list[str]) -> list[str]:
+    if not trail or trail[0] != Event.RECEIVED:
+        return ["the event trail does not start with received"]
+    closing = CLOSING_EVENTS.get(order.status)
+    if closing and not closing & set(trail):
+        return [f"the event trail has no {' or '.join(sorted(closing))} event"]
+    return []
+
+
+def _workflow(order: Order, outcome: Optional[WorkflowOutcome]) -> list[str]:
+    if outcome is None or outcome.execution_status == "NOT_FOUND":
+        return ["no workflow"]
+    if outcome.execution_status != "COMPLETED":
+        return [f"its workflow is {outcome.execution_status}"]
+    if outcome.order_status != order.status:
+        return [f"its workflow ended {outcome.order_status}, the database says {order.status}"]
+    return []
