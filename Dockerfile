@@ -10,10 +10,12 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN DEBUG=1 python manage.py collectstatic --noinput \
+# The workflows' bytecode: the worker imports them afresh for every run and could not write it at run time.
+RUN python -m compileall -q workflows \
+    && DEBUG=1 python manage.py collectstatic --noinput \
     && useradd --system --uid 1000 app \
     && chown -R app /app
 USER app
 
 EXPOSE 8000 9464
-CMD ["gunicorn", "ordersite.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "ordersite.wsgi:application", "--config", "ordersite/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

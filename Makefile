@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint migrate histories clean
+.PHONY: install run test test-fast lint migrate histories bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install
 # Everything but the end-to-end tests.
 test-fast: install
 	$(BIN)/pytest -m "not e2e"
+
+# Throughput and latency through the REST API beside a bare Temporal skeleton (README "Performance");
+# PostgreSQL when DATABASE_URL points at it. BENCH_ARGS passes options, e.g. BENCH_ARGS="--orders 100".
+bench: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

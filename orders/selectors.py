@@ -3,7 +3,8 @@ with the database."""
 
 from typing import Optional
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth.models import Permission
+from django.db.models import Prefetch, Q, QuerySet
 
 from orders.models import Order, OrderEvent, Payment
 
@@ -11,12 +12,30 @@ REVIEW_PERMISSION = "orders.review_order"
 PLACE_PERMISSION = "orders.place_order"
 
 
+def _order_roles(user) -> frozenset[str]:
+    """The order permissions the user holds, in one query, remembered on the user object for the request. The same
+    rules as Django's ModelBackend (which would load every permission of the user, in two queries): active users
+    only, superusers hold them all."""
+    roles = getattr(user, "_order_roles", None)
+    if roles is None:
+        if not (user and user.is_authenticated and user.is_active):
+            roles = frozenset()
+        elif user.is_superuser:
+            roles = frozenset({REVIEW_PERMISSION, PLACE_PERMISSION})
+        else:
+            codenames = [p.split(".", 1)[1] for p in (REVIEW_PERMISSION, PLACE_PERMISSION)]
+            granted = Permission.objects.filter(Q(user=user) | Q(group__user=user), content_type__app_label="orders", codename__in=codenames)
+            roles = frozenset(f"orders.{codename}" for codename in granted.values_list("codename", flat=True))
+        user._order_roles = roles
+    return roles
+
+
 def can_review(user) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm(REVIEW_PERMISSION))
+    return REVIEW_PERMISSION in _order_roles(user)
 
 
 def can_place(user) -> bool:
-    return bool(user and user.is_authenticated and user.has_perm(PLACE_PERMISSION))
+    return PLACE_PERMISSION in _order_roles(user)
 
 
 def orders_visible_to(user) -> QuerySet[Order]:

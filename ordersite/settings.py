@@ -185,6 +185,9 @@ for _name, _rate in (("FLAKY_FAILURE_RATE", FLAKY_FAILURE_RATE), ("FLAKY_LOST_RE
     if not 0.0 <= _rate <= 1.0:
         raise ImproperlyConfigured(f"{_name} must be between 0 and 1.")
 
+# Run workflows inside the SDK sandbox in production too (the test suite always does; see workflows/worker.py).
+WORKFLOW_SANDBOX = env.bool("WORKFLOW_SANDBOX", default=False)
+
 # Workers serve Temporal SDK metrics in Prometheus format on this port (0 turns them off).
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=9464)
 WORKER_METRICS_HOST = env.str("WORKER_METRICS_HOST", default="127.0.0.1")

@@ -155,9 +155,5 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 conn.close_pool()
 
 
-def wait_for_workflow_closed(order_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while (live := order_client.status(order_id)) is None or live["running"]:
-        assert time.monotonic() < deadline, f"the workflow of {order_id} is still running"
-        time.sleep(0.1)
-    return live
+def wait_for_workflow_closed(order_id: str, timeout: float = 30.0) -> None:
+    assert order_client.wait_until_closed(order_id, timeout), f"the workflow of {order_id} is still running"

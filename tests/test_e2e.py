@@ -1,6 +1,7 @@
 """End to end: the Temporal dev server from the wheel, `manage.py run_workers` processes, the real database and
 the real workflow client. Nothing is mocked."""
 
+import json
 import signal
 import threading
 import time
@@ -157,20 +158,21 @@ def test_flaky_integrations_still_charge_exactly_once(start_worker, live_tempora
 
 
 def retried_activities(live_temporal, order_id):
-    """Attempt numbers above 1 of the activities of the order and its shipping workflows, from their histories."""
+    """Attempt numbers above 1 of the activities of the order and its shipping workflows, from their histories:
+    regular activities (their started events) and local activities (their markers)."""
 
     async def fetch():
         client = await order_client._runner.client()
         attempts = []
         for workflow_id in (order_workflow_id(order_id), shipping_workflow_id(order_id, 1)):
             history = await client.get_workflow_handle(workflow_id).fetch_history()
-            attempts += [
-                e.activity_task_started_event_attributes.attempt
-                for e in history.events
-                if e.HasField("activity_task_started_event_attributes")
-                and e.activity_task_started_event_attributes.attempt > 1
-            ]
-        return attempts
+            for e in history.events:
+                if e.HasField("activity_task_started_event_attributes"):
+                    attempts.append(e.activity_task_started_event_attributes.attempt)
+                elif e.marker_recorded_event_attributes.marker_name == "core_local_activity":
+                    marker = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+                    attempts.append(marker["attempt"])
+        return [attempt for attempt in attempts if attempt > 1]
 
     return order_client._runner.run(fetch())
 
@@ -206,10 +208,14 @@ def test_worker_crash_loses_nothing(start_worker):
     assert trail("e2e-crash") == HAPPY_TRAIL
 
 
+OUTAGE_SECONDS = 60
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the outage is cut on the PostgreSQL connection")
 def test_database_outage_delays_but_loses_nothing(start_worker, live_temporal):
-    """The worker reaches PostgreSQL through a proxy that the test cuts for ten seconds mid-order: the
-    bookkeeping activity keeps retrying past the 3 attempts business calls get, and the order completes."""
+    """The worker reaches PostgreSQL through a proxy that the test cuts for a minute mid-order: the bookkeeping
+    step keeps retrying past the 3 attempts business calls get (past local_retry_threshold, on server timers), and
+    the order completes."""
     from tests.conftest import database_url
     from tests.tcp_proxy import CuttableProxy
 
@@ -223,7 +229,7 @@ def test_database_outage_delays_but_loses_nothing(start_worker, live_temporal):
 
         proxy.cut()
         result = order_client.approve("e2e-outage", actor="rita")
-        time.sleep(8)
+        time.sleep(OUTAGE_SECONDS - live_temporal.TEMPORAL_UPDATE_WAIT)
         during = Order.objects.get(pk="e2e-outage").status
         proxy.restore()
         order = wait_for_status("e2e-outage", Order.Status.COMPLETED, timeout=90)

@@ -108,7 +108,8 @@ async def test_cancel_during_review(env):
 
 
 async def test_validators_refuse_duplicate_messages(env):
-    fakes = FakeActivities(charge_gate=asyncio.Event())
+    # The package stays in preparation (a regular step, so messages are answered meanwhile).
+    fakes = FakeActivities(prepare_gate=asyncio.Event())
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
         await handle.execute_update(OrderWorkflow.approve, ApproveRequest(actor="rita"))
@@ -124,7 +125,7 @@ async def test_validators_refuse_duplicate_messages(env):
             await handle.execute_update(OrderWorkflow.cancel, CancelRequest(reason="second"))
         with pytest.raises(WorkflowUpdateFailedError) as approve_cancelled:
             await handle.execute_update(OrderWorkflow.approve, ApproveRequest(actor="rita"))
-        fakes.charge_gate.set()
+        fakes.prepare_gate.set()
         assert (await first_cancel.result()).status == "cancelled"
 
     assert "order already approved" in str(twice.value.cause)

@@ -7,6 +7,7 @@ import threading
 import uuid
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -258,9 +259,19 @@ async def running_workers(client: Client, fakes: FakeActivities):
         yield main_queue, shipping_queue
 
 
+# A held local step holds its workflow task, and messages wait for the task's heartbeat (80 % of its timeout):
+# tests that hold one keep it short.
+TEST_TASK_TIMEOUT = timedelta(seconds=2)
+
+
 async def start(env, main_queue, data, **kwargs):
     return await env.client.start_workflow(
-        OrderWorkflow.run, data, id=order_workflow_id(data.order_id), task_queue=main_queue, **kwargs
+        OrderWorkflow.run,
+        data,
+        id=order_workflow_id(data.order_id),
+        task_queue=main_queue,
+        task_timeout=TEST_TASK_TIMEOUT,
+        **kwargs,
     )
 
 

@@ -34,6 +34,7 @@ from orders.models import Order
 from orders.services import order_fingerprint
 from workflows.connection import connect
 from workflows.types import (
+    TERMINAL_STATUSES,
     Address,
     AddressUpdate,
     ApproveRequest,
@@ -52,6 +53,7 @@ from workflows.types import (
 )
 
 OUTCOME_BATCH = 200
+TERMINAL_VALUES = {status.value for status in TERMINAL_STATUSES}
 UNAVAILABLE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
@@ -153,13 +155,15 @@ class _Runner:
                 raise TemporalUnavailable(f"Temporal is unreachable at {settings.TEMPORAL_ADDRESS}: {exc}") from exc
         return self._client
 
-    def run(self, coro) -> Any:
-        future = asyncio.run_coroutine_threadsafe(self._guard(coro), self.loop())
-        return future.result(timeout=settings.TEMPORAL_CLIENT_TIMEOUT + 5)
+    def run(self, coro, timeout: Optional[float] = None) -> Any:
+        """Run coro on the client's loop, within `timeout` seconds (default TEMPORAL_CLIENT_TIMEOUT)."""
+        timeout = timeout or settings.TEMPORAL_CLIENT_TIMEOUT
+        future = asyncio.run_coroutine_threadsafe(self._guard(coro, timeout), self.loop())
+        return future.result(timeout=timeout + 5)
 
-    async def _guard(self, coro):
+    async def _guard(self, coro, timeout: float):
         try:
-            return await asyncio.wait_for(coro, timeout=settings.TEMPORAL_CLIENT_TIMEOUT)
+            return await asyncio.wait_for(coro, timeout=timeout)
         except asyncio.TimeoutError as exc:
             raise TemporalUnavailable("Temporal did not answer in time") from exc
         except RPCError as exc:
@@ -390,8 +394,8 @@ async def _update(order_id: str, update: str, arg: Any, update_id: Optional[str]
 
 
 def status(order_id: str) -> Optional[dict]:
-    """The live state from the workflow's get_status query, or None when there is no running workflow
-    (callers then read the database)."""
+    """The live state from the workflow's get_status query (one call), or None when there is no workflow
+    (callers then read the database). `running` is False once the workflow has reached a final status."""
     return _runner.run(_status(order_id))
 
 
@@ -399,15 +403,31 @@ async def _status(order_id: str) -> Optional[dict]:
     handle = await _handle(order_id)
     try:
         state = await handle.query("get_status", result_type=WorkflowState)
-        description = await handle.describe()
     except RPCError as exc:
         if exc.status in UNAVAILABLE_CODES:
             raise
         return None
-    live = asdict(state)
-    live["workflow_status"] = description.status.name if description.status else ""
-    live["running"] = description.status == WorkflowExecutionStatus.RUNNING
-    return live
+    return {**asdict(state), "running": state.status not in TERMINAL_VALUES}
+
+
+def wait_until_closed(order_id: str, timeout: float) -> bool:
+    """Wait, without polling, until the order's workflow has closed (Temporal long-polls for the close event),
+    for at most `timeout` seconds. True when it has closed (or there is none)."""
+
+    async def wait() -> bool:
+        handle = await _handle(order_id)
+        try:
+            await asyncio.wait_for(handle.result(), timeout=timeout)
+        except asyncio.TimeoutError:
+            return False
+        except WorkflowFailureError:
+            return True
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        return True
+
+    return _runner.run(wait(), timeout=timeout + settings.TEMPORAL_CLIENT_TIMEOUT)
 
 
 def workflow_outcomes(order_ids: list[str], concurrency: int = 16) -> dict:

@@ -10,8 +10,8 @@ Money and state rules (see the README's "Money and state"):
 - a dispatch whose outcome is unknown is settled with the carrier before any refund;
 - message handlers never fail the workflow; an address change is accepted only if the shipment will use it.
 
-Changes since the first release are guarded with `workflow.patched()`, so that orders started before them replay
-and finish on the path they started on.
+Changes since the first release are guarded with `workflow.patched()` (workflows/steps.py RELEASE_2, and
+SETTLE_UNKNOWN_CHARGE here), so that orders started before them replay and finish on the path they started on.
 """
 
 import asyncio
@@ -21,10 +21,20 @@ from datetime import timedelta
 from typing import Optional
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.steps import bookkeeping, business_call, failure_reason, failure_type, settle_call
+    # Deterministic and free of side effects like the modules above, so it is not imported afresh for every run.
+    from workflows.shipping import ShippingWorkflow
+    from workflows.steps import (
+        StepFailed,
+        bookkeeping,
+        business_call,
+        failure_reason,
+        failure_type,
+        release_2,
+        settle_call,
+    )
     from workflows.types import (
         TERMINAL_STATUSES,
         Activities,
@@ -56,13 +66,11 @@ with workflow.unsafe.imports_passed_through():
         shipping_workflow_id,
     )
 
-from workflows.shipping import ShippingWorkflow
-
 REVIEW_TIMED_OUT = "review timed out"
 CARRIER_CALLED = "the carrier has been called; the address can no longer change"
 
-# The patch ids: each names a change made after orders were already running (see the module docstring).
-SERIALIZED_MESSAGES = "serialized-address-and-final-steps"
+# A patch of its own (beside release 2's, in workflows/steps.py), taken where it applies: an order started on
+# release 1 that meets a charge with no answer after the upgrade is settled too, instead of being recorded declined.
 SETTLE_UNKNOWN_CHARGE = "settle-unknown-charge"
 
 
@@ -71,12 +79,12 @@ class OrderWorkflow:
     @workflow.init
     def __init__(self, data: OrderInput) -> None:
         self._data = data
-        # Decided once, on the first task: orders started before the change keep the old message handling.
-        self._serialized = workflow.patched(SERIALIZED_MESSAGES)
+        # Decided once, on the first task: orders started on release 1 keep its message handling.
+        self._serialized = release_2()
         self._status = OrderStatus.RECEIVED
         self._step = "receive"
         self._received = False
-        self._creation_refusal: Optional[ActivityError] = None
+        self._creation_refusal: Optional[Exception] = None
         self._creation_answered = False
         self._approval: Optional[ApproveRequest] = None
         self._approval_recorded = False
@@ -104,7 +112,7 @@ class OrderWorkflow:
         self._log("order received")
         try:
             self._summary: OrderSummary = await bookkeeping(Activities.RECEIVE, data, OrderSummary)
-        except ActivityError as err:
+        except StepFailed as err:
             # The order was never created (e.g. its payment id belongs to another order): tell whoever waits.
             self._creation_refusal = err
             self._step = "not created"
@@ -127,7 +135,7 @@ class OrderWorkflow:
         async with self._turn():
             try:
                 await bookkeeping(Activities.VALIDATE, self._ref(), str)
-            except ActivityError as err:
+            except StepFailed as err:
                 if failure_type(err) != ErrorTypes.REJECTED:
                     raise
                 self._last_failure = failure_reason(err)
@@ -174,7 +182,7 @@ class OrderWorkflow:
         record = PaymentRecord(order_id=self._id, payment_id=s.payment_id, amount=s.amount, currency=s.currency)
         try:
             reference = await business_call(Activities.CHARGE, charge, self._retry, str)
-        except ActivityError as err:
+        except StepFailed as err:
             reason = failure_reason(err)
             if failure_type(err) == ErrorTypes.DECLINED:
                 return await self._payment_failed(Activities.RECORD_DECLINE, "declined", replace(record, reason=reason))
@@ -249,6 +257,7 @@ class OrderWorkflow:
                 ),
                 id=shipping_workflow_id(self._id, attempt),
                 task_queue=self._data.settings.shipping_task_queue,
+                task_timeout=workflow.info().task_timeout,
             )
         child = self._child
         await workflow.wait_condition(lambda: child.done() or self._cancel is not None)
@@ -330,7 +339,7 @@ class OrderWorkflow:
             await self._refund(reason)
             try:
                 await bookkeeping(Activities.FAIL, Outcome(self._id, reason=reason))
-            except ActivityError as err:  # the row refuses even that: reconcile will show the difference
+            except StepFailed as err:  # the row refuses even that: reconcile will show the difference
                 self._log(f"could not record the failure: {failure_reason(err)}")
             self._end(OrderStatus.FAILED)
 
@@ -512,7 +521,7 @@ class OrderWorkflow:
                     return refusal
             try:
                 await bookkeeping(Activities.UPDATE_ADDRESS, AddressChange(self._id, update.address, update.actor, sequence))
-            except ActivityError as err:
+            except StepFailed as err:
                 return failure_reason(err)
             self._address = update.address
             return None

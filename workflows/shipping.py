@@ -7,10 +7,10 @@ a change only when the shipment will really use it; the result says which addres
 """
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.steps import bookkeeping, business_call, failure_reason
+    from workflows.steps import StepFailed, bookkeeping, business_call, failure_reason, release_2
     from workflows.types import (
         Activities,
         Address,
@@ -32,6 +32,7 @@ TOO_LATE = "order already dispatched"
 class ShippingWorkflow:
     @workflow.init
     def __init__(self, data: ShippingInput) -> None:
+        release_2()  # decided on the first task and remembered: a child started on release 1 keeps its path
         self._data = data
         self._address = data.address
         self._cancelled = False
@@ -52,8 +53,14 @@ class ShippingWorkflow:
         try:
             if self._cancelled:
                 return ShippingResult(dispatched=False)
+            # A regular activity: once the package is ready, a new workflow task brings any cancel or address
+            # change that arrived meanwhile, before the carrier is called.
             package_id = await business_call(
-                Activities.PREPARE_PACKAGE, PackageRequest(data.order_id, data.attempt, data.faults), data.business_retry, str
+                Activities.PREPARE_PACKAGE,
+                PackageRequest(data.order_id, data.attempt, data.faults),
+                data.business_retry,
+                str,
+                local=False,
             )
             await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "package_prepared", package_id))
             if self._cancelled:
@@ -67,7 +74,7 @@ class ShippingWorkflow:
                 data.business_retry,
                 str,
             )
-        except ActivityError as err:
+        except StepFailed as err:
             reason = f"{self._step} failed: {failure_reason(err)}"
             workflow.logger.warning(reason, extra=log)
             parent = workflow.get_external_workflow_handle(data.parent_workflow_id)

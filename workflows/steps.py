@@ -7,6 +7,7 @@ from typing import Any, Optional, Type
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import TimeoutError as StepTimeout
 
 with workflow.unsafe.imports_passed_through():
     from workflows.types import ErrorTypes, RetrySettings
@@ -39,33 +40,62 @@ def business_policy(settings: RetrySettings) -> RetryPolicy:
     )
 
 
-async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = None) -> Any:
+# The patch of release 2: bookkeeping and business calls became local activities, and the order workflow's
+# message handling changed (workflows/order.py). An order started before keeps its regular activities and old
+# handling: the decision is taken once per workflow run (on its first task) and remembered.
+RELEASE_2 = "release-2"
+
+
+def release_2() -> bool:
+    return workflow.patched(RELEASE_2)
+
+
+async def _step(
+    activity: str, arg: Any, result_type: Optional[Type], timeout: float, policy: RetryPolicy, local: bool = True
+) -> Any:
+    """Run one step. A local activity (release 2): it runs in the worker that runs the workflow, inside the workflow
+    task, with no round trip through the server. Every step is idempotent by its key (an event key, a payment id, a
+    shipment key), so a second run after a crash is harmless. Once a retry's backoff passes local_retry_threshold,
+    retries wait on server timers instead of holding the workflow task.
+
+    local=False keeps a regular activity: its completion starts a new workflow task, and only there do messages
+    that arrived meanwhile (a cancel, an address change) reach the workflow; a chain of local activities runs in
+    one task and sees none until it ends."""
+    if local and release_2():
+        return await workflow.execute_local_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=timeout),
+            retry_policy=policy,
+            local_retry_threshold=timedelta(seconds=1),
+        )
     return await workflow.execute_activity(
-        activity,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=BOOKKEEPING_POLICY,
+        activity, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=timeout * 2), retry_policy=policy
     )
+
+
+async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = None) -> Any:
+    """A write to our own database: it keeps retrying (capped at 30 s apart), so an outage only delays."""
+    return await _step(activity, arg, result_type, 15, BOOKKEEPING_POLICY)
+
+
+async def business_call(
+    activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None, local: bool = True
+) -> Any:
+    """A call to the gateway, the warehouse or the carrier: a few retries with backoff; a refusal is final."""
+    return await _step(activity, arg, result_type, 30, business_policy(settings), local)
 
 
 async def settle_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
     """Ask a provider what really happened (a lookup by the same idempotency key). The truth is needed before the
     order can go on, so this keeps asking as long as it takes, at the business calls' pace."""
-    policy = replace(business_policy(settings), maximum_attempts=0)
-    return await workflow.execute_activity(
-        activity, arg, result_type=result_type, start_to_close_timeout=timedelta(seconds=60), retry_policy=policy
-    )
+    return await _step(activity, arg, result_type, 30, replace(business_policy(settings), maximum_attempts=0))
 
 
-async def business_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
-    return await workflow.execute_activity(
-        activity,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=timedelta(seconds=60),
-        retry_policy=business_policy(settings),
-    )
+# What a failed step raises: a regular activity's failure comes wrapped in ActivityError; a local activity's comes
+# as the error itself (the ApplicationError the activity raised, or a timeout).
+StepFailed = (ActivityError, ApplicationError, StepTimeout)
 
 
 def failure_type(err: BaseException) -> Optional[str]:

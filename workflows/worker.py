@@ -1,13 +1,16 @@
 """The workers: main-tq runs OrderWorkflow and its activities, shipping-tq runs ShippingWorkflow and its own."""
 
 import asyncio
+import compileall
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from workflows import activities
 from workflows.connection import connect, metrics_runtime
@@ -29,7 +32,25 @@ class WorkerOptions:
     max_concurrent_workflow_tasks: int = 50
 
 
+def compile_workflow_code() -> None:
+    """Write the bytecode of the workflow modules. The sandbox imports them afresh for every new workflow run; with
+    no bytecode on disk (PYTHONDONTWRITEBYTECODE, a fresh checkout) each import would compile the source again."""
+    try:
+        compileall.compile_dir(Path(__file__).parent, quiet=2)
+    except OSError as exc:  # a read-only tree: the image should have compiled it at build time
+        log.warning("could not write the workflows' bytecode: %s", exc)
+
+
+def workflow_runner() -> WorkflowRunner:
+    """The sandbox re-imports the workflow code for every run and wraps every activation, to catch non-deterministic
+    calls as they happen; it costs about a third of the worker's CPU. The test suite runs every workflow path inside
+    it (tests/test_workflows.py, test_workflow_races.py, test_replay.py), so WORKFLOW_SANDBOX=0 runs production
+    workers without it."""
+    return SandboxedWorkflowRunner() if settings.WORKFLOW_SANDBOX else UnsandboxedWorkflowRunner()
+
+
 def build_workers(client: Client, options: WorkerOptions) -> list[Worker]:
+    compile_workflow_code()
     workers = []
     for queue in options.queues:
         main = queue == "main"
@@ -41,6 +62,7 @@ def build_workers(client: Client, options: WorkerOptions) -> list[Worker]:
                 activities=MAIN_ACTIVITIES if main else SHIPPING_ACTIVITIES,
                 # The Django ORM is synchronous: activities run in threads.
                 activity_executor=ThreadPoolExecutor(max_workers=options.max_concurrent_activities),
+                workflow_runner=workflow_runner(),
                 max_concurrent_activities=options.max_concurrent_activities,
                 max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
             )

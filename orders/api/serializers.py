@@ -2,6 +2,8 @@
 read-only. Input serializers check the shape; business rules (positive quantities, a complete address, the amount
 limit) are the workflow's validate step, whose verdict shows in the order's status and reason."""
 
+import copy
+
 from rest_framework import serializers
 
 from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
@@ -46,25 +48,41 @@ class StartOrderSerializer(serializers.Serializer):
         return data
 
 
+class StatusQuerySerializer(serializers.Serializer):
+    wait = serializers.FloatField(min_value=0, max_value=60, required=False, default=0)
+
+
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class FieldsOnce:
+    """A ModelSerializer builds its fields from the model for every instance (a few milliseconds per order read).
+    Build them once per class and hand out copies, as DRF does for declared fields."""
+
+    def get_fields(self):
+        prototype = type(self).__dict__.get("_fields_prototype")
+        if prototype is None:
+            prototype = super().get_fields()
+            type(self)._fields_prototype = prototype
+        return copy.deepcopy(prototype)
+
+
+class PaymentSerializer(FieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = Payment
         fields = ["payment_id", "amount", "currency", "status", "provider_reference", "failure_reason", "created_at", "updated_at"]
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(FieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = OrderEvent
         fields = ["id", "type", "actor", "payload", "created_at"]
         read_only_fields = fields
 
 
-class OrderListSerializer(serializers.ModelSerializer):
+class OrderListSerializer(FieldsOnce, serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
@@ -82,7 +100,7 @@ class OrderListSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderDetailSerializer(serializers.ModelSerializer):
+class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
     items = ItemSerializer(many=True, read_only=True)
     shipping_address = AddressSerializer(read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)

@@ -4,6 +4,7 @@ and map outcomes to responses (errors through orders.api.errors)."""
 import logging
 import re
 
+from django.db import connection
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, filters, mixins, permissions, status, viewsets
@@ -107,7 +108,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return super().get_object()
 
     def _body(self, serializer_class) -> dict:
-        body = serializer_class(data=self.request.data)
+        return self._body_of(serializer_class, self.request.data)
+
+    def _body_of(self, serializer_class, data) -> dict:
+        body = serializer_class(data=data)
         body.is_valid(raise_exception=True)
         return body.validated_data
 
@@ -194,14 +198,24 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="The live status",
         description="From the workflow's get_status query while it runs, merged with the database; from the "
-        "database alone once the workflow has closed.",
-        parameters=[ORDER_ID],
-        responses={200: s.StatusSerializer, **READ_ERRORS},
+        "database alone once the order is final. With ?wait=N (seconds, up to 60), an order that is not final yet "
+        "is answered as soon as it is, or after N seconds with its live state: wait for the outcome instead of "
+        "polling.",
+        parameters=[
+            ORDER_ID,
+            OpenApiParameter("wait", float, OpenApiParameter.QUERY, required=False, description="Seconds to wait for the order to be final (0-60)."),
+        ],
+        responses={200: s.StatusSerializer, 400: ERRORS[400], **READ_ERRORS},
     )
     def status(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        view = selectors.order_status(order, client.status(order.id))
-        return Response(s.StatusSerializer(view).data)
+        wait = self._body_of(s.StatusQuerySerializer, request.query_params)["wait"]
+        if wait and not order.is_terminal:
+            connection.close()  # the pooled connection goes back to the pool while this request waits
+            client.wait_until_closed(order.id, wait)
+            order = self.get_object()
+        live = None if order.is_terminal else client.status(order.id)
+        return Response(s.StatusSerializer(selectors.order_status(order, live)).data)
 
     @extend_schema(
         summary="The order's event trail, oldest first (paginated)",

@@ -38,6 +38,7 @@ class Command(BaseCommand):
             help="use the server at TEMPORAL_ADDRESS instead of starting a dev server",
         )
         parser.add_argument("--web-workers", type=int, default=_env_int("WEB_CONCURRENCY", 2))
+        parser.add_argument("--worker-processes", type=int, default=_env_int("WORKER_PROCESSES", 1))
 
     def handle(self, *args, **options):
         data_dir = Path(options["data_dir"]).resolve()
@@ -70,14 +71,14 @@ class Command(BaseCommand):
                 )
                 self._wait("temporal", lambda: wait_for_port("127.0.0.1", options["temporal_port"], timeout=60))
             env.update(TEMPORAL_ADDRESS=temporal_address, TEMPORAL_UI_URL=ui_url)
-            self._start("workers", [sys.executable, "manage.py", "run_workers"], env)
+            self._start("workers", [sys.executable, "manage.py", "run_workers", "--processes", str(options["worker_processes"])], env)
             self._start(
                 "web",
                 [
                     sys.executable, "-m", "gunicorn", "ordersite.wsgi:application",
+                    "--config", "ordersite/gunicorn.conf.py",
                     "--bind", f"127.0.0.1:{options['web_port']}",
                     "--workers", str(options["web_workers"]),
-                    "--access-logfile", "-",
                 ],
                 env,
             )

@@ -1,0 +1,242 @@
+"""`manage.py bench` (what `make bench` runs): throughput and latency through the REST API, beside a bare Temporal
+skeleton measured in the same run, with CPU and memory per process role. Figures go to var/bench/*.json.
+
+Passes, one after the other, each on its own freshly booted stack (bench/stack.py):
+1. the skeleton (bench/skeleton.py): N workflows of 4 no-op activities and 1 signal, C at a time, on a dev
+   server with the project's flags;
+2. the order system with 1 worker process: N orders through the API with C clients (start, approve once it
+   awaits review, follow to the end); then one order at a time; then GET /orders/{id} and /status alone; then
+   the worker's memory with --waiting orders waiting for review;
+3. the order system with 2 worker processes: the same N orders with C clients.
+It fails if any order does not complete with exactly one captured payment. It never asserts a timing.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench import procs, skeleton
+from bench.load import Api, Recorder, drive_orders, hammer
+from bench.stack import Stack, boot, fresh_database
+from orders.management.commands._exit import TemporalCommand
+from workflows.devserver import dev_server_command, free_port, wait_for_port
+
+
+def percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    ordered = sorted(values)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 4)  # noqa: E731
+    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99)}
+
+
+class Command(TemporalCommand):
+    help = "Benchmark the order system through its REST API, beside a bare Temporal skeleton, and write var/bench/*.json."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=500, help="orders (and skeleton workflows) per pass")
+        parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
+        parser.add_argument("--single", type=int, default=30, help="orders driven one at a time")
+        parser.add_argument("--reads-seconds", type=float, default=10.0, help="how long each read-only pass lasts")
+        parser.add_argument("--waiting", type=int, default=1000, help="orders left waiting for review, for the memory check")
+        parser.add_argument("--no-compare", action="store_true", help="skip the pass with 2 worker processes")
+        parser.add_argument("--no-skeleton", action="store_true", help="skip the skeleton pass")
+        parser.add_argument(
+            "--poll", action="store_true", help="follow orders by polling GET /orders/{id}/ every 100 ms instead of ?wait"
+        )
+        parser.add_argument("--url", help="use this running stack instead of booting one (no CPU or memory figures)")
+        parser.add_argument("--client-token", default="", help="with --url: an order client's API token")
+        parser.add_argument("--reviewer-token", default="", help="with --url: a reviewer's API token")
+
+    def handle(self, *args, **options):
+        self.console = Console()
+        self.options = options
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        self.work_dir = Path(settings.BASE_DIR) / "var" / "bench" / stamp
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        report = {
+            "started_at": stamp,
+            "orders": options["orders"],
+            "concurrency": options["concurrency"],
+            "clients_follow_orders_by": "polling every 100 ms" if options["poll"] else "GET /orders/{id}/status?wait=30",
+            "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
+            "cpus": os.cpu_count(),
+        }
+        if not options["no_skeleton"]:
+            report["skeleton"] = self._skeleton()
+        report["system"] = self._system(worker_processes=1, full=True)
+        if not options["no_compare"] and not options["url"]:
+            report["system_2_worker_processes"] = self._system(worker_processes=2, full=False)
+        if "skeleton" in report:
+            report["ratio_to_skeleton"] = round(report["system"]["orders_per_second"] / report["skeleton"]["orders_per_second"], 2)
+        path = self.work_dir.parent / f"bench-{stamp}.json"
+        path.write_text(json.dumps(report, indent=2))
+        self._print(report)
+        self.stdout.write(f"Figures written to {path.relative_to(settings.BASE_DIR)}")
+        failed = report["system"]["failed_orders"] + report.get("system_2_worker_processes", {}).get("failed_orders", 0)
+        if failed:
+            raise CommandError(f"{failed} orders did not complete with exactly one captured payment: {report['system']['failures'][:5]}")
+
+    # --- passes ----------------------------------------------------------------------------
+
+    def _skeleton(self) -> dict:
+        n, c = self.options["orders"], self.options["concurrency"]
+        port, task_queue = free_port(), "bench-skeleton"
+        server = subprocess.Popen(
+            dev_server_command(port=port, db_file=str(self.work_dir / "skeleton-temporal.db")),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = None
+        try:
+            wait_for_port("127.0.0.1", port, timeout=60)
+            address = f"127.0.0.1:{port}"
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bench.skeleton", address, task_queue], cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True
+            )
+            worker.stdout.readline()  # "skeleton worker polling"
+            with self._status(f"Skeleton: {n} workflows, {c} at a time"):
+                before = procs.by_role(os.getpid())
+                result = asyncio.run(skeleton.drive(address, task_queue, n, c))
+                used = procs.usage(before, procs.by_role(os.getpid()))
+        finally:
+            for process in (worker, server):
+                if process:
+                    process.terminate()
+                    process.wait(timeout=30)
+        times = result.pop("times")
+        return {**result, "per_order_seconds": percentiles(times), "resources": {k: used[k] for k in ("temporal", "workers")}}
+
+    def _system(self, worker_processes: int, full: bool) -> dict:
+        n, c = self.options["orders"], self.options["concurrency"]
+        stack = self._stack(worker_processes)
+        recorder = Recorder()
+        api = Api(stack.url, stack.client_token, stack.reviewer_token, recorder, poll=self.options["poll"])
+        run = uuid.uuid4().hex[:6]
+        try:
+            drive_orders(api, [f"warm-{run}-{i}" for i in range(c)], c)  # connections, caches, workers warm
+            recorder.__init__()
+            before = procs.by_role(stack.root_pid) if stack.root_pid else None
+            runs, wall = self._with_progress(
+                f"Orders through the API ({worker_processes} worker process{'es' if worker_processes > 1 else ''})",
+                api, [f"bench-{run}-{i}" for i in range(n)], c,
+            )
+            result = self._orders_result(runs, wall, recorder)
+            if before is not None:
+                result["resources"] = procs.usage(before, procs.by_role(stack.root_pid))
+            if full:
+                result.update(self._detail_passes(api, stack, runs, run))
+        finally:
+            stack.stop()
+        return result
+
+    def _detail_passes(self, api: Api, stack: Stack, runs, run: str) -> dict:
+        c = self.options["concurrency"]
+        found = {}
+        recorder = Recorder()
+        single_api = Api(stack.url, stack.client_token, stack.reviewer_token, recorder, poll=self.options["poll"])
+        with self._status(f"One order at a time: {self.options['single']} orders"):
+            singles, _ = drive_orders(single_api, [f"single-{run}-{i}" for i in range(self.options["single"])], 1)
+        found["one_at_a_time"] = {
+            "orders": len(singles),
+            "server_seconds": percentiles([r.server_seconds for r in singles if r.server_seconds is not None]),
+            "client_seconds": percentiles([r.client_seconds for r in singles if r.client_seconds is not None]),
+        }
+        waiting_ids = [f"wait-{run}-{i}" for i in range(self.options["waiting"])]
+        if waiting_ids:
+            self._with_progress(f"{len(waiting_ids)} orders left waiting for review", api, waiting_ids, c, approve=False)
+            if stack.root_pid:
+                workers = procs.by_role(stack.root_pid)["workers"]
+                found["waiting_for_review"] = {
+                    "orders": len(waiting_ids),
+                    "worker_rss_mib": round(max(s.rss_bytes for s in workers.values()) / 2**20, 1),
+                }
+        # The detail of finished orders (the database); the status of orders still running (their workflows).
+        completed = [f"/orders/{r.order_id}/" for r in runs if r.status == "completed"][:200]
+        running = [f"/orders/{order_id}/status" for order_id in waiting_ids[:200]]
+        reads = {}
+        for route, paths in (("GET /orders/{id}/", completed), ("GET /orders/{id}/status", running)):
+            if not paths:
+                continue
+            recorder = Recorder()
+            read_api = Api(stack.url, stack.client_token, stack.reviewer_token, recorder)
+            with self._status(f"{route} alone, {c} clients, {self.options['reads_seconds']:.0f}s"):
+                rate = hammer(read_api, route, paths, self.options["reads_seconds"], c)
+            reads[route] = {"requests_per_second": round(rate, 1), **percentiles(recorder.times[route])}
+        found["reads_alone"] = reads
+        return found
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _stack(self, worker_processes: int) -> Stack:
+        if self.options["url"]:
+            return Stack(url=self.options["url"], client_token=self.options["client_token"], reviewer_token=self.options["reviewer_token"])
+        work_dir = self.work_dir / f"stack-{worker_processes}"
+        with self._status(f"Booting a stack with {worker_processes} worker process(es)"):
+            return boot(work_dir, worker_processes=worker_processes, database_url=fresh_database(work_dir))
+
+    def _with_progress(self, title, api, order_ids, concurrency, approve=True):
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task(title, total=len(order_ids))
+            return drive_orders(api, order_ids, concurrency, approve=approve, progress=lambda: progress.advance(task))
+
+    def _status(self, text: str):
+        return self.console.status(text)
+
+    def _orders_result(self, runs, wall: float, recorder: Recorder) -> dict:
+        bad = [r for r in runs if r.error or r.status != "completed" or r.captured_payments != 1]
+        return {
+            "orders": len(runs),
+            "seconds": round(wall, 2),
+            "orders_per_second": round(len(runs) / wall, 2),
+            "failed_orders": len(bad),
+            "failures": [f"{r.order_id}: {r.error or r.status} ({r.captured_payments} captured)" for r in bad[:20]],
+            "per_order_server_seconds": percentiles([r.server_seconds for r in runs if r.server_seconds is not None]),
+            "per_order_client_seconds": percentiles([r.client_seconds for r in runs if r.client_seconds is not None]),
+            "requests": {
+                route: {"count": len(times), **percentiles(times), "statuses": dict(recorder.statuses[route])}
+                for route, times in sorted(recorder.times.items())
+            },
+        }
+
+    def _print(self, report: dict) -> None:
+        system = report["system"]
+        table = Table(title=f"Orders through the REST API: {report['orders']} orders, {report['concurrency']} clients ({report['database']})")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        seconds = lambda p: " / ".join("-" if v is None else f"{v:.3f}" for v in p.values())  # noqa: E731
+        rows = [("orders/s", f"{system['orders_per_second']:.1f}"), ("failed orders", str(system["failed_orders"]))]
+        if "skeleton" in report:
+            rows += [("bare skeleton orders/s", f"{report['skeleton']['orders_per_second']:.1f}"), ("ratio to the skeleton", f"{report['ratio_to_skeleton']:.2f}x")]
+        if "system_2_worker_processes" in report:
+            rows.append(("orders/s with 2 worker processes", f"{report['system_2_worker_processes']['orders_per_second']:.1f}"))
+        rows += [
+            ("per order, server p50/p95/p99 s", seconds(system["per_order_server_seconds"])),
+            ("per order, client p50/p95/p99 s", seconds(system["per_order_client_seconds"])),
+        ]
+        for route, figures in system["requests"].items():
+            rows.append((f"{route} p50/p99 s (under load)", f"{figures['p50']:.3f} / {figures['p99']:.3f}"))
+        if "one_at_a_time" in system:
+            rows.append(("one at a time: server p50 s", f"{system['one_at_a_time']['server_seconds']['p50']:.3f}"))
+            for route, figures in system["reads_alone"].items():
+                rows.append((f"{route} alone, req/s (p50 s)", f"{figures['requests_per_second']:.0f} ({figures['p50']:.3f})"))
+        if "waiting_for_review" in system:
+            waiting = system["waiting_for_review"]
+            rows.append((f"worker RSS with {waiting['orders']} orders waiting, MiB", f"{waiting['worker_rss_mib']:.0f}"))
+        for role, used in system.get("resources", {}).items():
+            rows.append((f"{role}: CPU s / peak RSS MiB ({used['processes']} processes)", f"{used['cpu_seconds']:.1f} / {used['peak_rss_mib']:.0f}"))
+        for name, value in rows:
+            table.add_row(name, value)
+        self.console.print(table)

@@ -1,0 +1,26 @@
+"""A small run of `manage.py bench` (README "Performance"): correctness only, never a timing. It boots its own
+stack (dev server, workers, gunicorn, a fresh database) and the skeleton, drives orders through the API, and fails
+unless every order completed with exactly one captured payment."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_bench_smoke_run_completes_every_order_once(capsys):
+    call_command("bench", orders=12, concurrency=4, single=2, reads_seconds=0.5, waiting=4, no_compare=True)
+
+    out = capsys.readouterr().out
+    report = json.loads((ROOT / out.rsplit("Figures written to ", 1)[1].strip()).read_text())
+    system = report["system"]
+    assert system["orders"] == 12 and system["failed_orders"] == 0, system["failures"]
+    assert report["skeleton"]["orders"] == 12 and report["ratio_to_skeleton"] > 0
+    assert set(system["requests"]) >= {"POST /orders/{id}/start", "POST /orders/{id}/signals/approve", "GET /orders/{id}/"}
+    assert system["one_at_a_time"]["orders"] == 2 and system["waiting_for_review"]["orders"] == 4
+    assert all(figures["requests_per_second"] > 0 for figures in system["reads_alone"].values())
+    assert system["resources"]["workers"]["processes"] == 1 and system["resources"]["temporal"]["cpu_seconds"] > 0
