@@ -62,6 +62,17 @@ class Order(models.Model):
     reviewer = models.CharField(max_length=150, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     escalated = models.BooleanField(default=False, db_index=True)
+    # The review, as the workflow judges it (these columns mirror it for the queue): claims, approvals (four-eyes
+    # orders need two) and the deadlines from the order's snapshotted settings.
+    claimed_by = models.CharField(max_length=150, blank=True, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    approvals = models.JSONField(default=list, blank=True, help_text="The reviewers who approved, in order.")
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    review_escalate_after = models.DurationField(null=True, blank=True)
+    review_timeout = models.DurationField(null=True, blank=True)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    escalates_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    auto_cancels_at = models.DateTimeField(null=True, blank=True, db_index=True)
     shipping_attempts = models.PositiveSmallIntegerField(default=0)
     tracking_number = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -73,6 +84,7 @@ class Order(models.Model):
         permissions = [
             ("review_order", "Can approve or cancel any order"),
             ("place_order", "Can start orders and manage the orders it started"),
+            ("take_over_review", "Can take over an order another reviewer has claimed"),
         ]
 
     def __str__(self):
@@ -99,6 +111,10 @@ class Order(models.Model):
     @property
     def is_terminal(self) -> bool:
         return not self.TRANSITIONS[self.Status(self.status)]
+
+    def claim_holder(self, now) -> str:
+        """Who holds a live claim ("" when nobody does, or it has expired)."""
+        return self.claimed_by if self.claimed_by and self.claimed_until and self.claimed_until > now else ""
 
 
 class ReviewQueueOrder(Order):
@@ -141,6 +157,10 @@ class OrderEvent(models.Model):
         VALIDATED = "validated", "Validated, awaiting review"
         REJECTED = "rejected", "Rejected"
         ESCALATED = "escalated", "Review escalated"
+        CLAIMED = "claimed", "Claimed for review"
+        CLAIM_RELEASED = "claim_released", "Claim released"
+        CLAIM_TAKEN_OVER = "claim_taken_over", "Review taken over"
+        APPROVAL_RECORDED = "approval_recorded", "Approved (1 of 2)"
         APPROVED = "approved", "Approved"
         CANCELLED = "cancelled", "Cancelled"
         ADDRESS_UPDATED = "address_updated", "Address updated"
@@ -221,3 +241,4 @@ class CarrierShipment(models.Model):
 
     def __str__(self):
         return f"{self.shipment_key} ({self.state})"
+

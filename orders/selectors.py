@@ -1,10 +1,13 @@
 """Reads of the order domain: who sees which orders, and the status view that merges the workflow's live state
 with the database."""
 
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Optional
 
 from django.contrib.auth.models import Permission
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from orders.models import Order, OrderEvent, Payment
 
@@ -76,6 +79,10 @@ def order_status(order: Order, live: Optional[dict]) -> dict:
         "cancelled": order.status == Order.Status.CANCELLED,
         "reason": order.status_reason,
         "escalated": order.escalated,
+        "approvals": order.approvals,
+        "approvals_required": order.approvals_required,
+        "claimed_by": order.claim_holder(timezone.now()),
+        "claimed_until": order.claimed_until if order.claim_holder(timezone.now()) else None,
         "shipping_address": order.shipping_address,
         "shipping_attempts": order.shipping_attempts,
         "last_failure": (last.payload.get("detail") or last.payload.get("reason", "")) if last else order.status_reason,
@@ -93,9 +100,97 @@ def order_status(order: Order, live: Optional[dict]) -> dict:
             approved=live["approved"],
             cancelled=live["cancel_requested"],
             escalated=live["escalated"],
+            approvals=live["approvals"],
+            approvals_required=live["approvals_required"],
+            claimed_by=(live["claim"] or {}).get("reviewer", ""),
+            claimed_until=(live["claim"] or {}).get("until"),
             shipping_address=live["address"] or view["shipping_address"],
             shipping_attempts=live["shipping_attempts"],
             last_failure=live["last_failure"] or view["last_failure"],
             payment_status=live["payment_status"] or view["payment_status"],
         )
     return view
+
+
+# --- the review desk -----------------------------------------------------------------------------
+
+DUE_SOON = timedelta(minutes=15)
+
+
+def due_soon(queryset: QuerySet[Order], now: datetime) -> QuerySet[Order]:
+    """Orders whose next deadline (escalation unless already escalated, then auto-cancel) is within 15 minutes
+    or past."""
+    horizon = now + DUE_SOON
+    return queryset.filter(Q(escalated=False, escalates_at__lte=horizon) | Q(auto_cancels_at__lte=horizon))
+
+
+def claimed_by(queryset: QuerySet[Order], username: str, now: datetime) -> QuerySet[Order]:
+    return queryset.filter(claimed_by=username, claimed_until__gt=now)
+
+
+def _decisions(since: datetime) -> QuerySet[OrderEvent]:
+    """Reviewers' decisions: approvals (the first of two included) and their cancels."""
+    return OrderEvent.objects.filter(created_at__gte=since).filter(
+        Q(type__in=[OrderEvent.Type.APPROVED, OrderEvent.Type.APPROVAL_RECORDED])
+        | Q(type=OrderEvent.Type.CANCELLED, payload__role="reviewer")
+    )
+
+
+def review_dashboard(now: datetime) -> dict:
+    """The queue's figures, from the orders table and the events: depth, oldest waiting, decisions today, time to
+    decision (p50/p95 over 24 h), decisions per reviewer, auto-cancel and escalation rates, and per hour."""
+    day_ago, today = now - timedelta(hours=24), now.replace(hour=0, minute=0, second=0, microsecond=0)
+    waiting = Order.objects.filter(status=Order.Status.AWAITING_REVIEW)
+    oldest = waiting.exclude(review_started_at=None).order_by("review_started_at").values_list("review_started_at", flat=True).first()
+    decided = list(
+        _decisions(day_ago).exclude(type=OrderEvent.Type.APPROVAL_RECORDED).values_list("order_id", "created_at")
+    )
+    started = dict(
+        Order.objects.filter(pk__in=[order_id for order_id, _ in decided]).values_list("pk", "review_started_at")
+    )
+    waits = sorted((at - started[o]).total_seconds() for o, at in decided if started.get(o) and at >= started[o])
+    entered = Order.objects.filter(review_started_at__gte=day_ago).count()
+    left = Order.objects.filter(review_started_at__isnull=False, decided_at__gte=day_ago)
+    auto_cancelled = OrderEvent.objects.filter(created_at__gte=day_ago, type=OrderEvent.Type.CANCELLED, payload__role="system").count()
+    escalations = OrderEvent.objects.filter(created_at__gte=day_ago, type=OrderEvent.Type.ESCALATED).count()
+    return {
+        "now": now,
+        "queue_depth": waiting.count(),
+        "oldest_waiting_since": oldest,
+        "decisions_today": _decisions(today).count(),
+        "time_to_decision": {"p50": _quantile(waits, 0.50), "p95": _quantile(waits, 0.95), "decisions": len(waits)},
+        "per_reviewer": list(
+            _decisions(day_ago).values("actor").annotate(decisions=Count("id")).order_by("-decisions", "actor")
+        ),
+        "auto_cancel_rate": _rate(auto_cancelled, left.count()),
+        "escalation_rate": _rate(escalations, entered),
+        "hours": _per_hour(now, waiting),
+    }
+
+
+def _quantile(values: list[float], q: float) -> Optional[float]:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+
+def _rate(part: int, whole: int) -> Optional[float]:
+    return part / whole if whole else None
+
+
+def _per_hour(now: datetime, waiting: QuerySet[Order]) -> list[dict]:
+    """The last 24 hours, hour by hour: decisions made, and the queue's depth at the end of the hour."""
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    starts = [end - timedelta(hours=24 - n) for n in range(24)]
+    decisions = Counter(
+        at.replace(minute=0, second=0, microsecond=0) for at in _decisions(starts[0]).values_list("created_at", flat=True)
+    )
+    spans = list(
+        Order.objects.filter(review_started_at__isnull=False)
+        .filter(Q(pk__in=waiting.values("pk")) | Q(decided_at__gte=starts[0]))
+        .values_list("review_started_at", "decided_at")
+    )
+    hours = []
+    for start in starts:
+        close = min(start + timedelta(hours=1), now)
+        depth = sum(1 for began, ended in spans if began <= close and (ended is None or ended > close))
+        hours.append({"hour": start, "decisions": decisions.get(start, 0), "queue_depth": depth})
+    return hours

@@ -5,6 +5,8 @@ idempotency key (the event key) changes nothing and returns what the first call 
 import hashlib
 import json
 from dataclasses import asdict
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Callable, Optional
 
 from django.conf import settings
@@ -93,10 +95,13 @@ def _record_reason(reason: str):
     return change
 
 
-def _decide(actor: str, reason: str = ""):
+def _decide(actor: str, reason: str = "", approvers: Optional[list[str]] = None):
     def change(order):
         order.reviewer = actor if actor != OrderEvent.SYSTEM_ACTOR else order.reviewer
         order.decided_at = timezone.now()
+        order.claimed_by, order.claimed_until = "", None  # decided: the claim has done its work
+        if approvers:
+            order.approvals = list(approvers)
         if reason:
             _record_reason(reason)(order)
 
@@ -131,12 +136,21 @@ def order_receive(*, data: OrderInput) -> Order:
                     fingerprint=data.fingerprint,
                     created_by_id=data.created_by_id,
                     status=Status.RECEIVED,
+                    approvals_required=approvals_required(order_total(items), data.settings.four_eyes_amount),
+                    review_escalate_after=timedelta(seconds=data.settings.review_escalate_after_seconds),
+                    review_timeout=timedelta(seconds=data.settings.review_timeout_seconds),
                 )
         except IntegrityError as exc:  # a concurrent start won the race for the id or the payment id
             _check_payment_id_free(data.payment_id)
             raise IdempotencyConflict(f"order {data.order_id} already exists with different data") from exc
         events.record(order=order, type=Event.RECEIVED, key=key, amount=str(order.amount), currency=order.currency)
         return order
+
+
+def approvals_required(amount: Decimal, four_eyes_amount: str) -> int:
+    """Four-eyes: orders of at least the order's snapshotted FOUR_EYES_AMOUNT need two reviewers (the workflow
+    decides the same way)."""
+    return 2 if four_eyes_amount and amount >= money(four_eyes_amount) else 1
 
 
 def _check_payment_id_free(payment_id: str) -> None:
@@ -157,6 +171,7 @@ def order_validate(*, order_id: str) -> Order:
             to_status=Status.AWAITING_REVIEW,
             event_type=Event.VALIDATED,
             key=events.event_key(order_id, Event.VALIDATED),
+            change=_start_review,
         )
     reason = "; ".join(reasons)
     _transition(
@@ -170,6 +185,15 @@ def order_validate(*, order_id: str) -> Order:
     raise OrderRejected(reason)
 
 
+def _start_review(order: Order) -> None:
+    """The review's clock: escalation and auto-cancel deadlines from the order's snapshotted settings."""
+    order.review_started_at = timezone.now()
+    if order.review_escalate_after is not None:
+        order.escalates_at = order.review_started_at + order.review_escalate_after
+    if order.review_timeout is not None:
+        order.auto_cancels_at = order.review_started_at + order.review_timeout
+
+
 def order_escalate(*, order_id: str) -> Order:
     def flag(order):
         if order.status != Status.AWAITING_REVIEW:
@@ -181,18 +205,70 @@ def order_escalate(*, order_id: str) -> Order:
     )
 
 
-def order_approve(*, order_id: str, actor: str) -> Order:
+def order_approve(*, order_id: str, actor: str, note: str = "", approvers: Optional[list[str]] = None) -> Order:
+    approvers = approvers or [actor]
     return _transition(
         order_id=order_id,
         to_status=Status.APPROVED,
         event_type=Event.APPROVED,
         key=events.event_key(order_id, Event.APPROVED),
         actor=actor,
-        change=_decide(actor),
+        change=_decide(actor, approvers=approvers),
+        note=note,
+        approvers=approvers,
     )
 
 
-def order_cancel(*, order_id: str, actor: str, reason: str) -> Order:
+def order_record_approval(*, order_id: str, actor: str, note: str, required: int) -> Order:
+    """The first of two approvals (four-eyes): recorded, and the reviewer's claim released for the second."""
+
+    def take(order):
+        if order.status != Status.AWAITING_REVIEW:
+            raise InvalidTransition(f"order {order_id} is {order.status}; it is not waiting for review")
+        order.approvals = [*order.approvals, actor]
+        order.approvals_required = required
+        if order.claimed_by == actor:
+            order.claimed_by, order.claimed_until = "", None
+
+    return _transition(
+        order_id=order_id,
+        to_status=None,
+        event_type=Event.APPROVAL_RECORDED,
+        key=events.event_key(order_id, Event.APPROVAL_RECORDED, actor),
+        actor=actor,
+        change=take,
+        note=note,
+        approvals=f"1 of {required}",
+    )
+
+
+CLAIM_EVENTS = {"claimed": Event.CLAIMED, "released": Event.CLAIM_RELEASED, "taken_over": Event.CLAIM_TAKEN_OVER}
+
+
+def order_claim_change(*, order_id: str, actor: str, action: str, until: str, previous: str, sequence: int) -> Order:
+    """Mirror a claim the workflow granted, released or let a reviewer take over."""
+
+    def change(order):
+        if order.status != Status.AWAITING_REVIEW:
+            raise InvalidTransition(f"order {order_id} is {order.status}; it is not waiting for review")
+        order.claimed_by = "" if action == "released" else actor
+        order.claimed_until = datetime.fromisoformat(until) if until else None
+
+    payload = {"until": until} if until else {}
+    if previous:
+        payload["previous"] = previous
+    return _transition(
+        order_id=order_id,
+        to_status=None,
+        event_type=CLAIM_EVENTS[action],
+        key=events.event_key(order_id, "claim", sequence),
+        actor=actor,
+        change=change,
+        **payload,
+    )
+
+
+def order_cancel(*, order_id: str, actor: str, reason: str, code: str = "", note: str = "", role: str = "") -> Order:
     """Cancel. Refusing to cancel a paid order with a live payment keeps 'refund first' an invariant."""
     with transaction.atomic():
         order = _locked(order_id)
@@ -207,6 +283,9 @@ def order_cancel(*, order_id: str, actor: str, reason: str) -> Order:
             actor=actor,
             change=_decide(actor, reason),
             reason=reason,
+            code=code,
+            note=note,
+            role=role,
         )
 
 

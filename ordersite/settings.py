@@ -166,6 +166,14 @@ REVIEW_TIMEOUT = parse_duration_seconds(env.str("REVIEW_TIMEOUT", default="24h")
 if REVIEW_ESCALATE_AFTER >= REVIEW_TIMEOUT:
     raise ImproperlyConfigured("REVIEW_ESCALATE_AFTER must be shorter than REVIEW_TIMEOUT.")
 ORDER_AMOUNT_LIMIT = env.str("ORDER_AMOUNT_LIMIT", default="10000.00")
+# The review desk: how long a claim lasts; orders of at least this amount need two reviewers ("" turns it off);
+# decisions on many orders at once (admin, API, CLI): at most so many orders, sent so many at a time, answered
+# within so many seconds.
+REVIEW_CLAIM_TTL = parse_duration_seconds(env.str("REVIEW_CLAIM_TTL", default="10m"))
+FOUR_EYES_AMOUNT = env.str("FOUR_EYES_AMOUNT", default="1000.00")
+BULK_REVIEW_CAP = env.int("BULK_REVIEW_CAP", default=1000)
+BULK_REVIEW_CONCURRENCY = env.int("BULK_REVIEW_CONCURRENCY", default=32)
+BULK_REVIEW_BUDGET = parse_duration_seconds(env.str("BULK_REVIEW_BUDGET", default="8s"))
 SHIPPING_MAX_ATTEMPTS = env.int("SHIPPING_MAX_ATTEMPTS", default=3)
 SHIPPING_RETRY_BACKOFF = parse_duration_seconds(env.str("SHIPPING_RETRY_BACKOFF", default="5s"))
 

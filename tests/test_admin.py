@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders import services
+from orders import selectors, services
 from orders.models import Order, OrderEvent
 from tests.conftest import wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, OrderFactory
@@ -46,7 +46,9 @@ def test_demo_users_are_created_idempotently(demo_users):
     assert demo_users["admin"].is_superuser
     assert demo_users["reviewer"].has_perm("orders.review_order") and demo_users["reviewer"].is_staff
     assert demo_users["shop"].has_perm("orders.place_order") and not demo_users["shop"].is_staff
-    assert User.objects.count() == 3
+    assert demo_users["reviewer2"].has_perm("orders.review_order")
+    assert demo_users["lead"].has_perm("orders.take_over_review") and not demo_users["reviewer"].has_perm("orders.take_over_review")
+    assert User.objects.count() == 5
 
 
 def test_order_list_columns_filters_and_search(reviewer_browser, settings):
@@ -130,7 +132,7 @@ def test_cancel_action_asks_for_a_reason_first(reviewer_browser):
 
     assert confirm.status_code == 200
     page = confirm.content.decode()
-    assert 'name="reason"' in page and order.id in page
+    assert 'name="reason_code"' in page and 'name="note"' in page and order.id in page
     order.refresh_from_db()
     assert order.status == Order.Status.AWAITING_REVIEW
 
@@ -156,21 +158,21 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
     wait_for_workflow_closed("adm-b")
     cancelled = client.post(
         "/admin/orders/order/",
-        {"action": "cancel_selected", "_selected_action": ["adm-b", "adm-d"], "confirm": "yes", "reason": "out of stock"},
+        {"action": "cancel_selected", "_selected_action": ["adm-b", "adm-d"], "confirm": "yes", "reason_code": "out_of_stock", "note": ""},
         follow=True,
     )
 
     assert "Approved: adm-a, adm-b." in texts
-    assert "Not approved: adm-c (order already cancelled)." in texts
+    assert "Not approved (order already cancelled): adm-c." in texts
     assert OrderEvent.objects.get(order_id="adm-a", type="approved").actor == "reviewer"
     assert [str(m) for m in moved.context["messages"]] == ["Re-addressed: adm-d."]
     assert OrderEvent.objects.get(order_id="adm-d", type="address_updated").payload["new"]["city"] == "Bath"
     assert [str(m) for m in cancelled.context["messages"]] == [
         "Cancelled: adm-d.",
-        "Not cancelled: adm-b (order already completed).",
+        "Not cancelled (order already completed): adm-b.",
     ]
     cancel = OrderEvent.objects.get(order_id="adm-d", type="cancelled")
-    assert (cancel.actor, cancel.payload["reason"]) == ("reviewer", "out of stock")
+    assert (cancel.actor, cancel.payload["reason"], cancel.payload["code"]) == ("reviewer", "Out of stock", "out_of_stock")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -185,3 +187,68 @@ def test_a_decision_no_worker_took_is_reported_as_unknown(live_temporal, client,
     response = client.post("/admin/orders/order/", {"action": "approve_selected", "_selected_action": ["adm-nw"]}, follow=True)
 
     assert [str(m) for m in response.context["messages"]] == ["Outcome unknown (not taken in time; try again): adm-nw."]
+
+
+def test_queue_shows_claims_deadlines_and_filters(reviewer_browser):
+    now = timezone.now()
+    waiting = dict(status=Order.Status.AWAITING_REVIEW, review_started_at=now - timedelta(minutes=50))
+    mine = OrderFactory(id="q-mine", claimed_by="reviewer", claimed_until=now + timedelta(minutes=5), escalates_at=now + timedelta(hours=2), **waiting)
+    theirs = OrderFactory(id="q-theirs", claimed_by="bob", claimed_until=now + timedelta(minutes=9), escalates_at=now + timedelta(minutes=10), **waiting)
+    expired = OrderFactory(id="q-expired", claimed_by="bob", claimed_until=now - timedelta(minutes=1), escalates_at=now - timedelta(minutes=5), **waiting)
+
+    page = reviewer_browser.get("/admin/orders/reviewqueueorder/").content.decode()
+    claimed_by_me = reviewer_browser.get("/admin/orders/reviewqueueorder/?claim=mine").context["cl"].result_list
+    free = reviewer_browser.get("/admin/orders/reviewqueueorder/?claim=free").context["cl"].result_list
+    due = reviewer_browser.get("/admin/orders/reviewqueueorder/?due=15m").context["cl"].result_list
+    by_deadline = reviewer_browser.get("/admin/orders/reviewqueueorder/?o=6").context["cl"].result_list
+
+    assert page.count('class="claim-holder"') == 2 and ">bob<" in page and ">reviewer<" in page
+    assert "overdue by" in page and 'class="due-soon"' in page
+    assert page.count(">Release</button>") == 1 and page.count(">Claim</button>") == 2
+    assert 'href="/admin/orders/reviewqueueorder/dashboard/"' in page
+    assert [o.pk for o in claimed_by_me] == [mine.pk]
+    assert {o.pk for o in free} == {expired.pk}
+    assert {o.pk for o in due} == {theirs.pk, expired.pk}
+    assert [o.pk for o in by_deadline] == [expired.pk, theirs.pk, mine.pk]
+
+
+def test_bulk_past_the_cap_sends_nothing(reviewer_browser, settings):
+    settings.BULK_REVIEW_CAP = 2
+    ids = [OrderFactory(status=Order.Status.AWAITING_REVIEW).pk for _ in range(3)]
+
+    response = reviewer_browser.post(
+        "/admin/orders/order/", {"action": "approve_selected", "_selected_action": ids}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "3 orders selected; at most 2 can be decided at once. Nothing was sent: narrow the selection with a filter."
+    ]
+    assert not OrderEvent.objects.filter(type="approved").exists()
+
+
+def test_dashboard_figures_come_from_the_events(reviewer_browser):
+    now = timezone.now()
+
+    def reviewed(order_id, waited_minutes, decision, actor, **payload):
+        started = now - timedelta(hours=1)
+        order = OrderFactory(id=order_id, status=Order.Status.APPROVED, review_started_at=started, decided_at=started + timedelta(minutes=waited_minutes))
+        event = OrderEvent.objects.create(order=order, type=decision, actor=actor, key=f"{order_id}:d", payload=payload)
+        OrderEvent.objects.filter(pk=event.pk).update(created_at=order.decided_at)
+
+    reviewed("d-1", 2, "approved", "rita")
+    reviewed("d-2", 4, "approved", "rita")
+    reviewed("d-3", 6, "cancelled", "bob", role="reviewer")
+    reviewed("d-4", 60, "cancelled", "system", role="system")  # the review timed out: not a reviewer's decision
+    OrderFactory(id="d-5", status=Order.Status.AWAITING_REVIEW, review_started_at=now - timedelta(minutes=30))
+    OrderEvent.objects.create(order_id="d-5", type="escalated", key="d-5:e")
+
+    figures = selectors.review_dashboard(now)
+    page = reviewer_browser.get("/admin/orders/reviewqueueorder/dashboard/").content.decode()
+
+    assert figures["queue_depth"] == 1 and figures["oldest_waiting_since"] == now - timedelta(minutes=30)
+    assert figures["time_to_decision"] == {"p50": 240.0, "p95": 360.0, "decisions": 3}
+    assert [(r["actor"], r["decisions"]) for r in figures["per_reviewer"]] == [("rita", 2), ("bob", 1)]
+    assert figures["auto_cancel_rate"] == 0.25 and figures["escalation_rate"] == 0.2
+    assert len(figures["hours"]) == 24 and figures["hours"][-1]["queue_depth"] == 1
+    assert sum(h["decisions"] for h in figures["hours"]) == 3
+    assert '<svg id="review-chart"' in page and page.count('class="bar"') == 24 and 'id="per-reviewer"' in page

@@ -213,10 +213,33 @@ class TestSignalValidation:
         assert_error(api.post(f"/orders/{order.id}/signals/update-address", ADDRESS, format="json"), 404)
         assert_error(api.get(f"/orders/{order.id}/status"), 404)
 
-    def test_cancel_needs_a_reason(self, reviewer):
+    @pytest.mark.parametrize(
+        "body, field, message",
+        [
+            ({}, "reason_code", "This field is required."),
+            ({"reason_code": "bored"}, "reason_code", '"bored" is not a valid choice.'),
+            ({"reason_code": "other"}, "note", "the reason code other needs a note"),
+            ({"reason_code": "other", "note": "  "}, "note", "the reason code other needs a note"),
+        ],
+    )
+    def test_cancel_needs_a_reason_code_and_other_a_note(self, reviewer, body, field, message):
         order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
-        body = assert_error(api_as(reviewer).post(f"/orders/{order.id}/signals/cancel", {}, format="json"), 400)
-        assert "reason" in body["fields"]
+        errors = assert_error(api_as(reviewer).post(f"/orders/{order.id}/signals/cancel", body, format="json"), 400)
+        assert errors["fields"] == {field: [message]}
+
+    def test_bulk_is_for_reviewers_and_capped(self, reviewer, client_a, settings):
+        settings.BULK_REVIEW_CAP = 3
+        ids = [f"b-{n}" for n in range(4)]
+        refused = api_as(client_a).post("/orders/bulk/approve", {"ids": ids[:1]}, format="json")
+        too_many = api_as(reviewer).post("/orders/bulk/cancel", {"ids": ids, "reason_code": "out_of_stock"}, format="json")
+
+        assert assert_error(refused, 403)["detail"] == "Only reviewers may approve, claim or decide on many orders."
+        assert assert_error(too_many, 400)["fields"] == {"ids": ["At most 3 orders at once; nothing was sent."]}
+
+    def test_take_over_needs_its_permission(self, reviewer):
+        order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+        response = api_as(reviewer).post(f"/orders/{order.id}/claim", {"take_over": True}, format="json")
+        assert "orders.take_over_review" in assert_error(response, 403)["detail"]
 
     def test_update_address_validates_fields(self, client_a):
         order = OrderFactory(created_by=client_a)

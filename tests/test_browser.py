@@ -2,58 +2,17 @@
 server, worker processes, the Temporal dev server and the database. Screenshots land in artifacts/screenshots/."""
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from orders.models import Order, OrderEvent, Payment
-from tests.conftest import ROOT, wait_for_status
+from tests.conftest import SCREENSHOTS, log_in, wait_for_status
 from tests.test_e2e import order_request
 from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls made here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def log_in(browser, live_server, username, password):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#content")
-    return page
-
 
 def test_reviewer_session(browser, live_server, start_worker, roles):
     start_worker()
@@ -97,13 +56,19 @@ def test_reviewer_session(browser, live_server, start_worker, roles):
     # Cancelling a second order from its change page, with a reason.
     page.goto(f"{live_server.url}/admin/orders/order/web-2/change/")
     page.click("a.review-cancel")
-    page.fill("#id_reason", "customer called to cancel")
+    page.select_option("#id_reason_code", "other")
+    page.click("input[type=submit]")
+    assert "The reason code other needs a note." in page.inner_text(".errorlist")  # refused before anything is sent
+    page.select_option("#id_reason_code", "customer_request")
+    page.fill("#id_note", "customer called to cancel")
+    page.screenshot(path=SCREENSHOTS / "cancel-with-reason-code.png", full_page=True)
     page.click("input[type=submit]")
     assert page.inner_text("ul.messagelist") == "Cancelled: web-2."
     page.reload()
     assert page.get_attribute(".status-badge", "data-status") == "cancelled"
     cancelled = page.locator('tr.timeline-event[data-type="cancelled"]')
-    assert "customer called to cancel" in cancelled.inner_text() and "reviewer" in cancelled.inner_text()
+    assert "Customer request: customer called to cancel" in cancelled.inner_text() and "reviewer" in cancelled.inner_text()
+    assert "code: customer_request" in cancelled.inner_text()
     assert page.locator("button.review-approve").count() == 0
 
     # Approving the cancelled order anyway gives the truthful refusal.
@@ -111,7 +76,7 @@ def test_reviewer_session(browser, live_server, start_worker, roles):
     page.check("input[name=_selected_action][value=web-2]")
     page.select_option("select[name=action]", "approve_selected")
     page.click("button[name=index]")
-    assert page.inner_text("ul.messagelist") == "Not approved: web-2 (order already cancelled)."
+    assert page.inner_text("ul.messagelist") == "Not approved (order already cancelled): web-2."
     assert OrderEvent.objects.filter(order_id="web-2", type="approved").count() == 0
     page.close()
 

@@ -49,7 +49,9 @@ def test_errors_have_clear_messages_and_exit_codes():
     assert bad_id.returncode == 1 and "1-64 characters" in bad_id.stderr
     assert bad_item.returncode != 0 and "SKU:QUANTITY:UNIT_PRICE" in bad_item.stderr
     assert unavailable.returncode == 5 and "Temporal is unreachable" in unavailable.stderr
-    assert usage.returncode == 2 and "--reason" in usage.stderr
+    assert usage.returncode == 2 and "one of the arguments --reason-code --reason is required" in usage.stderr
+    no_note = manage("orders", "cancel", "cli-3", "--reason-code", "other")
+    assert no_note.returncode == 1 and "the reason code other needs a note" in no_note.stderr
 
 
 def test_check_status_reports_temporal_down():

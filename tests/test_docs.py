@@ -35,7 +35,7 @@ def routes() -> set[tuple[str, str]]:
 
 def test_readme_api_table_matches_the_routes():
     assert readme_api_table() == routes()
-    assert len(routes()) == 8
+    assert len(routes()) == 12
 
 
 def test_every_setting_is_documented():

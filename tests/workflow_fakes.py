@@ -22,7 +22,9 @@ from workflows.types import (
     Activities,
     Address,
     AddressChange,
+    ApprovalRecord,
     ChargeRequest,
+    ClaimChange,
     DispatchRequest,
     ErrorTypes,
     OrderInput,
@@ -139,6 +141,14 @@ class FakeActivities:
     async def approve(self, decision: ReviewDecision) -> str:
         self._record(Activities.APPROVE, decision)
         return "approved"
+
+    @activity.defn(name=Activities.RECORD_APPROVAL)
+    async def record_approval(self, record: ApprovalRecord) -> None:
+        self._record(Activities.RECORD_APPROVAL, record)
+
+    @activity.defn(name=Activities.RECORD_CLAIM)
+    async def record_claim(self, change: ClaimChange) -> None:
+        self._record(Activities.RECORD_CLAIM, change)
 
     @activity.defn(name=Activities.CANCEL)
     async def cancel(self, decision: ReviewDecision) -> str:

@@ -19,7 +19,9 @@ from orders import services, simulators
 from workflows.types import (
     Activities,
     AddressChange,
+    ApprovalRecord,
     ChargeRequest,
+    ClaimChange,
     DispatchRequest,
     ErrorTypes,
     OrderInput,
@@ -93,12 +95,38 @@ def escalate_review(ref: OrderRef) -> None:
 
 @domain_activity(Activities.APPROVE)
 def approve_order(decision: ReviewDecision) -> str:
-    return services.order_approve(order_id=decision.order_id, actor=decision.actor).status
+    return services.order_approve(
+        order_id=decision.order_id, actor=decision.actor, note=decision.note, approvers=decision.approvers
+    ).status
+
+
+@domain_activity(Activities.RECORD_APPROVAL)
+def record_approval(record: ApprovalRecord) -> None:
+    services.order_record_approval(order_id=record.order_id, actor=record.actor, note=record.note, required=record.required)
+
+
+@domain_activity(Activities.RECORD_CLAIM)
+def record_claim(change: ClaimChange) -> None:
+    services.order_claim_change(
+        order_id=change.order_id,
+        actor=change.actor,
+        action=change.action,
+        until=change.until,
+        previous=change.previous,
+        sequence=change.sequence,
+    )
 
 
 @domain_activity(Activities.CANCEL)
 def cancel_order(decision: ReviewDecision) -> str:
-    return services.order_cancel(order_id=decision.order_id, actor=decision.actor, reason=decision.reason).status
+    return services.order_cancel(
+        order_id=decision.order_id,
+        actor=decision.actor,
+        reason=decision.reason,
+        code=decision.code,
+        note=decision.note,
+        role=decision.role,
+    ).status
 
 
 @domain_activity(Activities.UPDATE_ADDRESS)
@@ -230,6 +258,8 @@ ALL = [
     validate_order,
     escalate_review,
     approve_order,
+    record_approval,
+    record_claim,
     cancel_order,
     update_order_address,
     charge_payment,

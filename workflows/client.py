@@ -39,6 +39,7 @@ from workflows.types import (
     AddressUpdate,
     ApproveRequest,
     CancelRequest,
+    ClaimRequest,
     CreationResult,
     ErrorTypes,
     FaultSettings,
@@ -47,6 +48,7 @@ from workflows.types import (
     OrderItem,
     ProcessSettings,
     RetrySettings,
+    Roles,
     WorkflowState,
     default_payment_id,
     order_workflow_id,
@@ -103,6 +105,8 @@ def process_settings(faults: Optional[FaultSettings] = None) -> ProcessSettings:
         faults=faults,
         review_escalate_after_seconds=settings.REVIEW_ESCALATE_AFTER,
         review_timeout_seconds=settings.REVIEW_TIMEOUT,
+        review_claim_ttl_seconds=settings.REVIEW_CLAIM_TTL,
+        four_eyes_amount=settings.FOUR_EYES_AMOUNT,
         shipping_max_attempts=settings.SHIPPING_MAX_ATTEMPTS,
         shipping_backoff_seconds=settings.SHIPPING_RETRY_BACKOFF,
         shipping_task_queue=settings.TEMPORAL_SHIPPING_TASK_QUEUE,
@@ -325,13 +329,35 @@ def _refusal(error_type: str, reason: str) -> OrderClientError:
 # An idempotency key (the API's Idempotency-Key header) makes the update id: a retry with the same key after
 # "outcome unknown" is the same update to Temporal, which answers it with the first one's outcome instead of
 # judging it as a second decision. Without a key, every call is a new decision.
-def approve(order_id: str, *, actor: str, idempotency_key: str = "") -> MessageResult:
-    return _message(order_id, "approve", ApproveRequest(actor=actor), _update_id("approve", actor, idempotency_key))
+def approve(order_id: str, *, actor: str, note: str = "", role: str = Roles.REVIEWER, idempotency_key: str = "") -> MessageResult:
+    request = ApproveRequest(actor=actor, note=note, role=role)
+    return _message(order_id, "approve", request, _update_id("approve", actor, idempotency_key))
 
 
-def cancel(order_id: str, *, actor: str, reason: str, idempotency_key: str = "") -> MessageResult:
-    request = CancelRequest(reason=reason, actor=actor)
+def cancel(
+    order_id: str,
+    *,
+    actor: str,
+    code: str = "",
+    note: str = "",
+    reason: str = "",
+    role: str = Roles.REVIEWER,
+    idempotency_key: str = "",
+) -> MessageResult:
+    """Cancel with a reason code (workflows.types.CancelCodes) and a note; `reason` alone is the form used before
+    reason codes."""
+    request = CancelRequest(reason=reason, actor=actor, code=code, note=note, role=role)
     return _message(order_id, "cancel", request, _update_id("cancel", actor, idempotency_key))
+
+
+def claim(order_id: str, *, actor: str, take_over: bool = False) -> MessageResult:
+    """Claim an order for review for REVIEW_CLAIM_TTL; take_over (for holders of orders.take_over_review) takes it
+    from another reviewer."""
+    return _message(order_id, "claim", ClaimRequest(actor=actor, take_over=take_over))
+
+
+def release(order_id: str, *, actor: str, take_over: bool = False) -> MessageResult:
+    return _message(order_id, "release", ClaimRequest(actor=actor, take_over=take_over))
 
 
 def update_address(order_id: str, *, actor: str, address: dict, idempotency_key: str = "") -> MessageResult:
@@ -354,21 +380,36 @@ def _message(order_id: str, update: str, arg: Any, update_id: Optional[str] = No
         status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
     if status is None:
         raise OrderNotFound(f"order {order_id} not found")
-    raise MessageRejected(f"order already {status.replace('_', ' ')}")
+    raise MessageRejected(_closed_refusal(status))
 
 
-async def _update(order_id: str, update: str, arg: Any, update_id: Optional[str]) -> MessageResult:
+def _closed_refusal(status: str) -> str:
+    return f"order already {status.replace('_', ' ')}"
+
+
+async def _update(
+    order_id: str,
+    update: str,
+    arg: Any,
+    update_id: Optional[str],
+    wait: Optional[float] = None,
+    sending: Optional[asyncio.Semaphore] = None,
+) -> MessageResult:
+    """Send an update and wait `wait` seconds at most (TEMPORAL_UPDATE_WAIT by default), for its acceptance and then
+    its outcome. `sending` bounds how many are being sent at once (until their validators answer)."""
     handle = await _handle(order_id)
-    deadline = asyncio.get_running_loop().time() + settings.TEMPORAL_UPDATE_WAIT
+    wait = wait or settings.TEMPORAL_UPDATE_WAIT
+    deadline = asyncio.get_running_loop().time() + wait
     try:
-        pending = await handle.start_update(
-            update,
-            arg,
-            id=update_id,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            result_type=MessageResult,
-            rpc_timeout=timedelta(seconds=settings.TEMPORAL_UPDATE_WAIT),
-        )
+        async with sending or contextlib.nullcontext():
+            pending = await handle.start_update(
+                update,
+                arg,
+                id=update_id,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                result_type=MessageResult,
+                rpc_timeout=timedelta(seconds=max(0.1, deadline - asyncio.get_running_loop().time())),
+            )
     except WorkflowUpdateFailedError as exc:  # the validator's refusal, known at once
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
@@ -388,6 +429,57 @@ async def _update(order_id: str, update: str, arg: Any, update_id: Optional[str]
     if not result.accepted:
         raise MessageRejected(result.detail or f"order is {result.status}")
     return result
+
+
+# --- many at once -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    DONE, PROCESSING, REFUSED, UNKNOWN = "done", "processing", "refused", "unknown"
+
+    order_id: str
+    outcome: str
+    detail: str = ""
+
+
+def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOutcome]:
+    """Send the same decision (update `update` with argument `request`) to many orders at once, at most
+    BULK_REVIEW_CONCURRENCY at a time on the client's loop, within BULK_REVIEW_BUDGET seconds in all. Each order's
+    validator answers for it: done (its outcome is known), processing (accepted, outcome still running), refused
+    (with the reason) or unknown (not taken in time: nothing is known, try again)."""
+    budget = settings.BULK_REVIEW_BUDGET
+
+    async def decide() -> list[BulkOutcome]:
+        loop = asyncio.get_running_loop()
+        deadline, gate = loop.time() + budget, asyncio.Semaphore(settings.BULK_REVIEW_CONCURRENCY)
+
+        async def one(order_id: str) -> BulkOutcome:
+            remaining = deadline - loop.time()
+            try:
+                # Bounded while it is sent (until its validator answers); its outcome is then awaited apart.
+                result = await _update(order_id, update, request, None, wait=remaining, sending=gate)
+            except MessageRejected as exc:
+                return BulkOutcome(order_id, BulkOutcome.REFUSED, str(exc))
+            except _NoRunningWorkflow:
+                return BulkOutcome(order_id, BulkOutcome.REFUSED, "")  # closed: the database says how
+            except (TemporalUnavailable, RPCError) as exc:
+                return BulkOutcome(order_id, BulkOutcome.UNKNOWN, str(exc))
+            if result.still_processing:
+                return BulkOutcome(order_id, BulkOutcome.PROCESSING, result.detail)
+            return BulkOutcome(order_id, BulkOutcome.DONE, result.detail)
+
+        return await asyncio.gather(*(one(order_id) for order_id in order_ids))
+
+    outcomes = _runner.run(decide(), timeout=budget + 5)
+    closed = [o.order_id for o in outcomes if o.outcome == BulkOutcome.REFUSED and not o.detail]
+    statuses = dict(Order.objects.filter(pk__in=closed).values_list("pk", "status"))
+    return [
+        BulkOutcome(o.order_id, o.outcome, _closed_refusal(statuses[o.order_id]) if o.order_id in statuses else "order not found")
+        if o.order_id in closed
+        else o
+        for o in outcomes
+    ]
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ SETTLE_UNKNOWN_CHARGE here), so that orders started before them replay and finis
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Optional
 
 from temporalio import workflow
@@ -41,9 +42,14 @@ with workflow.unsafe.imports_passed_through():
         AddressChange,
         AddressChangeAck,
         AddressUpdate,
+        ApprovalRecord,
         ApproveRequest,
+        CancelCodes,
         CancelRequest,
         ChargeRequest,
+        Claim,
+        ClaimChange,
+        ClaimRequest,
         CreationResult,
         DispatchFailure,
         ErrorTypes,
@@ -56,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentRecord,
         PaymentTruth,
         ReviewDecision,
+        Roles,
         ShipmentTruth,
         ShippingAddressChange,
         ShippingAttempt,
@@ -86,8 +93,12 @@ class OrderWorkflow:
         self._received = False
         self._creation_refusal: Optional[Exception] = None
         self._creation_answered = False
-        self._approval: Optional[ApproveRequest] = None
+        self._approval: Optional[ApproveRequest] = None  # the approval that lets the order go on
+        self._approvals: list[ApproveRequest] = []  # every approval taken (four-eyes: two reviewers)
+        self._approvals_required = 1  # known once the order is received (its amount)
         self._approval_recorded = False
+        self._claim: Optional[Claim] = None
+        self._claim_changes = 0
         self._cancel: Optional[CancelRequest] = None
         self._closing = ""  # why the order is ending, while its final steps run
         self._address = data.shipping_address
@@ -118,6 +129,9 @@ class OrderWorkflow:
             self._step = "not created"
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise ApplicationError(failure_reason(err), type=failure_type(err), non_retryable=True) from err
+        if self._serialized and self._data.settings.four_eyes_amount:
+            if Decimal(self._summary.amount) >= Decimal(self._data.settings.four_eyes_amount):
+                self._approvals_required = 2
         self._received = True
         try:
             await self._process()
@@ -145,7 +159,9 @@ class OrderWorkflow:
         if not await self._review():
             return await self._cancel_order()
         self._step = "approve"
-        await bookkeeping(Activities.APPROVE, ReviewDecision(self._id, self._approval.actor))
+        approval = self._approval
+        approvers = [a.actor for a in self._approvals] or [approval.actor]
+        await bookkeeping(Activities.APPROVE, ReviewDecision(self._id, approval.actor, note=approval.note, approvers=approvers))
         self._approval_recorded = True
         self._status = OrderStatus.APPROVED
         if self._cancel:
@@ -172,7 +188,7 @@ class OrderWorkflow:
             try:
                 await workflow.wait_condition(decided, timeout=timedelta(seconds=remaining))
             except asyncio.TimeoutError:
-                self._cancel = CancelRequest(reason=REVIEW_TIMED_OUT)
+                self._cancel = CancelRequest(reason=REVIEW_TIMED_OUT, role=Roles.SYSTEM)
         return self._cancel is None
 
     async def _pay(self) -> bool:
@@ -323,9 +339,10 @@ class OrderWorkflow:
             return  # too late to cancel: the goods left
         self._step = "cancel"
         async with self._turn("order is being cancelled"):
-            await self._refund(f"order cancelled: {request.reason}")
-            await bookkeeping(Activities.CANCEL, ReviewDecision(self._id, request.actor, request.reason))
-            self._last_failure = request.reason
+            await self._refund(f"order cancelled: {request.text}")
+            decision = ReviewDecision(self._id, request.actor, request.text, code=request.code, note=request.note, role=request.role)
+            await bookkeeping(Activities.CANCEL, decision)
+            self._last_failure = request.text
             self._end(OrderStatus.CANCELLED)
 
     async def _compensate(self, reason: str) -> None:
@@ -385,19 +402,53 @@ class OrderWorkflow:
             return CARRIER_CALLED
         return None
 
-    def _check_approve(self) -> None:
+    def _check_approve(self, request: Optional[ApproveRequest] = None) -> None:
+        request = request or ApproveRequest()
         refusal = self._refusal()
         if refusal is None and self._cancel is not None:
             refusal = "order is being cancelled"
         if refusal is None and (self._approval is not None or self._status not in (OrderStatus.RECEIVED, OrderStatus.AWAITING_REVIEW)):
             refusal = "order already approved"
+        if refusal is None and self._serialized:
+            refusal = self._claimed_by_another(request.actor, request.role)
+            if refusal is None and any(a.actor == request.actor for a in self._approvals):
+                refusal = f"already approved by {request.actor}; a second reviewer must approve"
         if refusal:
             raise ValueError(refusal)
 
-    def _check_cancel(self) -> None:
+    def _check_cancel(self, request: Optional[CancelRequest] = None) -> None:
+        request = request or CancelRequest()
         refusal = self._refusal() or ("order is already being cancelled" if self._cancel is not None else None)
+        if refusal is None and self._serialized:
+            refusal = CancelCodes.problem(request.code, request.note) or self._claimed_by_another(request.actor, request.role)
         if refusal:
             raise ValueError(refusal)
+
+    def _check_claim(self, request: ClaimRequest, releasing: bool = False) -> None:
+        refusal = self._refusal() or ("order is being cancelled" if self._cancel is not None else None)
+        if refusal is None and (self._approval is not None or self._status not in (OrderStatus.RECEIVED, OrderStatus.AWAITING_REVIEW)):
+            refusal = "order is no longer waiting for review"
+        if refusal is None and not request.take_over:
+            holder = self._live_claim()
+            if releasing and (holder is None or holder.reviewer != request.actor):
+                refusal = "you do not hold a claim on this order"
+            elif not releasing:
+                refusal = self._claimed_by_another(request.actor, Roles.REVIEWER)
+        if refusal:
+            raise ValueError(refusal)
+
+    def _live_claim(self) -> Optional[Claim]:
+        """The claim, while it has not expired."""
+        if self._claim and datetime.fromisoformat(self._claim.until) > workflow.now():
+            return self._claim
+        return None
+
+    def _claimed_by_another(self, actor: str, role: str) -> Optional[str]:
+        """Claims bind reviewers: a decision from someone other than the holder is refused until it expires."""
+        holder = self._live_claim()
+        if role != Roles.REVIEWER or holder is None or holder.reviewer == actor:
+            return None
+        return f"claimed by {holder.reviewer} until {datetime.fromisoformat(holder.until):%H:%M} UTC"
 
     def _check_address(self, update: AddressUpdate) -> None:
         refusal = self._address_refusal()
@@ -408,16 +459,20 @@ class OrderWorkflow:
             raise ValueError(refusal)
 
     @workflow.signal(name="approve_order")
-    def approve_order(self, request: Optional[ApproveRequest] = None) -> None:
-        if self._ignored(self._check_approve, "approve_order"):
+    async def approve_order(self, request: Optional[ApproveRequest] = None) -> None:
+        request = request or ApproveRequest()
+        if self._ignored(lambda: self._check_approve(request), "approve_order"):
             return
-        self._approval = request or ApproveRequest()
+        partial = await self._take_approval(request)
+        if partial is not None and not partial.accepted:
+            self._log(f"signal approve_order refused: {partial.detail}")
 
     @workflow.signal(name="cancel_order")
     def cancel_order(self, request: Optional[CancelRequest] = None) -> None:
-        if self._ignored(self._check_cancel, "cancel_order"):
+        request = request or CancelRequest(reason="cancelled")
+        if self._ignored(lambda: self._check_cancel(request), "cancel_order"):
             return
-        self._cancel = request or CancelRequest(reason="cancelled")
+        self._cancel = request
 
     @workflow.signal(name="update_address")
     async def update_address(self, update: AddressUpdate) -> None:
@@ -454,13 +509,82 @@ class OrderWorkflow:
 
     @workflow.update(name="approve")
     async def approve(self, request: ApproveRequest) -> MessageResult:
-        self._approval = request
+        partial = await self._take_approval(request)
+        if partial is not None:
+            return partial
         await workflow.wait_condition(lambda: self._approval_recorded or self._settled())
         return self._result(self._approval_recorded)
 
     @approve.validator
     def _validate_approve(self, request: ApproveRequest) -> None:
-        self._check_approve()
+        self._check_approve(request)
+
+    async def _take_approval(self, request: ApproveRequest) -> Optional[MessageResult]:
+        """Take an approval. The one that completes the review (the only one, or the second of two) lets the order
+        go on and gives None; the first of two is recorded and answered at once."""
+        if not self._serialized:
+            self._approval = request
+            return None
+        await workflow.wait_condition(lambda: self._received)  # the amount decides how many approvals it needs
+        async with self._turn():
+            try:
+                self._check_approve(request)  # again: the order may have moved on while this waited
+            except ValueError as refusal:
+                return MessageResult(accepted=False, status=self._status.value, detail=str(refusal))
+            if len(self._approvals) + 1 >= self._approvals_required:
+                self._approvals.append(request)
+                self._approval = request
+                return None
+            record = ApprovalRecord(self._id, request.actor, request.note, self._approvals_required)
+            try:
+                await bookkeeping(Activities.RECORD_APPROVAL, record)
+            except StepFailed as err:
+                return MessageResult(accepted=False, status=self._status.value, detail=failure_reason(err))
+            self._approvals.append(request)
+            if self._claim and self._claim.reviewer == request.actor:
+                self._claim = None  # the second reviewer takes it from here
+            detail = f"approved {len(self._approvals)} of {self._approvals_required}; a second reviewer must approve"
+            return MessageResult(accepted=True, status=self._status.value, detail=detail)
+
+    @workflow.update(name="claim")
+    async def claim(self, request: ClaimRequest) -> MessageResult:
+        return await self._change_claim(request, releasing=False)
+
+    @claim.validator
+    def _validate_claim(self, request: ClaimRequest) -> None:
+        self._check_claim(request)
+
+    @workflow.update(name="release")
+    async def release(self, request: ClaimRequest) -> MessageResult:
+        return await self._change_claim(request, releasing=True)
+
+    @release.validator
+    def _validate_release(self, request: ClaimRequest) -> None:
+        self._check_claim(request, releasing=True)
+
+    async def _change_claim(self, request: ClaimRequest, releasing: bool) -> MessageResult:
+        await workflow.wait_condition(lambda: self._received)
+        async with self._turn():
+            try:
+                self._check_claim(request, releasing)
+            except ValueError as refusal:
+                return MessageResult(accepted=False, status=self._status.value, detail=str(refusal))
+            holder = self._live_claim()
+            previous = holder.reviewer if holder and holder.reviewer != request.actor else ""
+            if releasing:
+                claim, action = None, "released"
+            else:
+                until = workflow.now() + timedelta(seconds=self._data.settings.review_claim_ttl_seconds)
+                claim, action = Claim(request.actor, until.isoformat()), "taken_over" if previous else "claimed"
+            self._claim_changes += 1
+            change = ClaimChange(self._id, request.actor, action, claim.until if claim else "", previous, self._claim_changes)
+            try:
+                await bookkeeping(Activities.RECORD_CLAIM, change)
+            except StepFailed as err:
+                return MessageResult(accepted=False, status=self._status.value, detail=failure_reason(err))
+            self._claim = claim
+            detail = f"claimed by {request.actor} until {datetime.fromisoformat(claim.until):%H:%M} UTC" if claim else "released"
+            return MessageResult(accepted=True, status=self._status.value, detail=detail)
 
     @workflow.update(name="cancel")
     async def cancel(self, request: CancelRequest) -> MessageResult:
@@ -470,7 +594,7 @@ class OrderWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        self._check_cancel()
+        self._check_cancel(request)
 
     @workflow.update(name="change_address")
     async def change_address(self, update: AddressUpdate) -> MessageResult:
@@ -491,13 +615,16 @@ class OrderWorkflow:
             step=self._step,
             approved=self._approval is not None,
             cancel_requested=self._cancel is not None,
-            cancel_reason=self._cancel.reason if self._cancel else "",
+            cancel_reason=self._cancel.text if self._cancel else "",
             escalated=self._escalated,
             address=self._address,
             shipping_attempts=self._attempts,
             last_failure=self._last_failure,
             payment_status=self._payment_status,
             tracking_number=self._tracking,
+            approvals=[a.actor for a in self._approvals],
+            approvals_required=self._approvals_required,
+            claim=self._live_claim(),
         )
 
     async def _apply_address(self, update: AddressUpdate) -> Optional[str]:

@@ -53,14 +53,8 @@ class ShippingWorkflow:
         try:
             if self._cancelled:
                 return ShippingResult(dispatched=False)
-            # A regular activity: once the package is ready, a new workflow task brings any cancel or address
-            # change that arrived meanwhile, before the carrier is called.
             package_id = await business_call(
-                Activities.PREPARE_PACKAGE,
-                PackageRequest(data.order_id, data.attempt, data.faults),
-                data.business_retry,
-                str,
-                local=False,
+                Activities.PREPARE_PACKAGE, PackageRequest(data.order_id, data.attempt, data.faults), data.business_retry, str
             )
             await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "package_prepared", package_id))
             if self._cancelled:

@@ -40,9 +40,9 @@ def business_policy(settings: RetrySettings) -> RetryPolicy:
     )
 
 
-# The patch of release 2: bookkeeping and business calls became local activities, and the order workflow's
-# message handling changed (workflows/order.py). An order started before keeps its regular activities and old
-# handling: the decision is taken once per workflow run (on its first task) and remembered.
+# The patch of release 2: bookkeeping became local activities, and the order workflow's message handling changed
+# (workflows/order.py). An order started before keeps its regular activities and old handling: the decision is
+# taken once per workflow run (on its first task) and remembered.
 RELEASE_2 = "release-2"
 
 
@@ -53,14 +53,16 @@ def release_2() -> bool:
 async def _step(
     activity: str, arg: Any, result_type: Optional[Type], timeout: float, policy: RetryPolicy, local: bool = True
 ) -> Any:
-    """Run one step. A local activity (release 2): it runs in the worker that runs the workflow, inside the workflow
-    task, with no round trip through the server. Every step is idempotent by its key (an event key, a payment id, a
-    shipment key), so a second run after a crash is harmless. Once a retry's backoff passes local_retry_threshold,
-    retries wait on server timers instead of holding the workflow task.
+    """Run one step, as a local activity (release 2) or a regular one.
 
-    local=False keeps a regular activity: its completion starts a new workflow task, and only there do messages
-    that arrived meanwhile (a cancel, an address change) reach the workflow; a chain of local activities runs in
-    one task and sees none until it ends."""
+    A local activity runs in the worker that runs the workflow, inside the workflow task, with no round trip
+    through the server; once a retry's backoff passes local_retry_threshold, retries wait on server timers instead
+    of holding the task. But it runs before the workflow's decision to run it is committed: if that task then fails
+    (a message arrived as the workflow was completing, a timeout), the step has happened and the task runs again,
+    possibly with other inputs, since the messages that arrived meanwhile are applied first. So only our own
+    writes, idempotent by an event key whose inputs cannot change on a second run, are local. A call to the outside
+    world is a regular activity: it runs only once the decision, with its inputs (the address a parcel goes to), is
+    in the history."""
     if local and release_2():
         return await workflow.execute_local_activity(
             activity,
@@ -77,20 +79,18 @@ async def _step(
 
 async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = None) -> Any:
     """A write to our own database: it keeps retrying (capped at 30 s apart), so an outage only delays."""
-    return await _step(activity, arg, result_type, 15, BOOKKEEPING_POLICY)
+    return await _step(activity, arg, result_type, 15, BOOKKEEPING_POLICY, local=True)
 
 
-async def business_call(
-    activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None, local: bool = True
-) -> Any:
+async def business_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
     """A call to the gateway, the warehouse or the carrier: a few retries with backoff; a refusal is final."""
-    return await _step(activity, arg, result_type, 30, business_policy(settings), local)
+    return await _step(activity, arg, result_type, 30, business_policy(settings), local=False)
 
 
 async def settle_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
     """Ask a provider what really happened (a lookup by the same idempotency key). The truth is needed before the
     order can go on, so this keeps asking as long as it takes, at the business calls' pace."""
-    return await _step(activity, arg, result_type, 30, replace(business_policy(settings), maximum_attempts=0))
+    return await _step(activity, arg, result_type, 30, replace(business_policy(settings), maximum_attempts=0), local=False)
 
 
 # What a failed step raises: a regular activity's failure comes wrapped in ActivityError; a local activity's comes

@@ -66,6 +66,8 @@ class Activities:
     START_SHIPPING = "start_shipping"
     PREPARE_PACKAGE = "prepare_package"
     DISPATCH_CARRIER = "dispatch_carrier"
+    RECORD_APPROVAL = "record_approval"
+    RECORD_CLAIM = "record_claim"
     RECORD_SHIPPING_STEP = "record_shipping_step"
     SETTLE_SHIPMENT = "settle_shipment"
     COMPLETE = "complete_order"
@@ -132,6 +134,8 @@ class ProcessSettings:
 
     review_escalate_after_seconds: float = 3600.0
     review_timeout_seconds: float = 86400.0
+    review_claim_ttl_seconds: float = 600.0
+    four_eyes_amount: str = ""  # orders of at least this amount need two reviewers; "" (orders before it): one
     shipping_max_attempts: int = 3
     shipping_backoff_seconds: float = 5.0
     shipping_task_queue: str = SHIPPING_TASK_QUEUE
@@ -156,15 +160,80 @@ class OrderInput:
 # --- Messages -------------------------------------------------------------------------------
 
 
+class Roles:
+    """Who sends a decision: claims bind reviewers; a customer cancelling its own order or the system do not."""
+
+    REVIEWER = "reviewer"
+    CLIENT = "client"
+    SYSTEM = "system"
+
+
+class CancelCodes:
+    """The fixed list of reasons a reviewer cancels for; OTHER needs a note."""
+
+    CUSTOMER_REQUEST = "customer_request"
+    SUSPECTED_FRAUD = "suspected_fraud"
+    OUT_OF_STOCK = "out_of_stock"
+    ADDRESS_PROBLEM = "address_problem"
+    OTHER = "other"
+
+    LABELS = {
+        CUSTOMER_REQUEST: "Customer request",
+        SUSPECTED_FRAUD: "Suspected fraud",
+        OUT_OF_STOCK: "Out of stock",
+        ADDRESS_PROBLEM: "Address problem",
+        OTHER: "Other",
+    }
+
+    @classmethod
+    def problem(cls, code: str, note: str) -> str:
+        """Why a reason code and note are not acceptable ("" when they are). An empty code is the form of the
+        messages sent before reason codes existed (`{"reason": ...}`)."""
+        if code and code not in cls.LABELS:
+            return f"unknown reason code {code!r}; use one of {', '.join(cls.LABELS)}"
+        if code == cls.OTHER and not note.strip():
+            return "the reason code other needs a note"
+        return ""
+
+    @classmethod
+    def text(cls, code: str, note: str, reason: str = "") -> str:
+        """The reason as people read it: "Suspected fraud: card used in 3 countries"."""
+        if not code:
+            return reason or note
+        label = cls.LABELS.get(code, code)
+        return f"{label}: {note}" if note else label
+
+
 @dataclass(frozen=True)
 class ApproveRequest:
     actor: str = "system"
+    note: str = ""
+    role: str = Roles.REVIEWER
 
 
 @dataclass(frozen=True)
 class CancelRequest:
-    reason: str = ""
+    reason: str = ""  # the free text of messages sent before reason codes (kept: scripts still send it)
     actor: str = "system"
+    code: str = ""
+    note: str = ""
+    role: str = Roles.REVIEWER
+
+    @property
+    def text(self) -> str:
+        return CancelCodes.text(self.code, self.note, self.reason)
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    actor: str
+    take_over: bool = False  # the entry point checked the orders.take_over_review permission
+
+
+@dataclass(frozen=True)
+class Claim:
+    reviewer: str
+    until: str  # ISO 8601, UTC
 
 
 @dataclass(frozen=True)
@@ -240,6 +309,9 @@ class WorkflowState:
     last_failure: str = ""
     payment_status: str = ""
     tracking_number: str = ""
+    approvals: list[str] = field(default_factory=list)  # the reviewers who approved, in order
+    approvals_required: int = 1
+    claim: Optional[Claim] = None
 
 
 # --- Activity inputs and results --------------------------------------------------------------
@@ -255,6 +327,30 @@ class ReviewDecision:
     order_id: str
     actor: str
     reason: str = ""
+    code: str = ""
+    note: str = ""
+    approvers: list[str] = field(default_factory=list)  # every reviewer who approved (four-eyes: two)
+    role: str = ""  # who decided: Roles.REVIEWER, CLIENT or SYSTEM
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """The first of two approvals (four-eyes)."""
+
+    order_id: str
+    actor: str
+    note: str
+    required: int
+
+
+@dataclass(frozen=True)
+class ClaimChange:
+    order_id: str
+    actor: str
+    action: str  # "claimed", "released" or "taken_over"
+    until: str = ""  # ISO 8601 while claimed
+    previous: str = ""  # the holder a take-over or an expiry replaced
+    sequence: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ limit) are the workflow's validate step, whose verdict shows in the order's stat
 
 import copy
 
+from django.conf import settings
 from rest_framework import serializers
 
 from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
 from orders.rules import MAX_AMOUNT, amount_fits, order_total
+from workflows.types import CancelCodes
 
 
 class AddressSerializer(serializers.Serializer):
@@ -52,8 +54,51 @@ class StatusQuerySerializer(serializers.Serializer):
     wait = serializers.FloatField(min_value=0, max_value=60, required=False, default=0)
 
 
+REASON_CODES = list(CancelCodes.LABELS)
+ORDER_IDS_HELP = "The order ids, at most BULK_REVIEW_CAP (1000 by default); past it, nothing is sent."
+
+
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason_code = serializers.ChoiceField(choices=REASON_CODES, required=False, help_text="Why the order is cancelled.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", help_text="Required with other.")
+    reason = serializers.CharField(
+        max_length=500, required=False, help_text="Deprecated: the free text of clients written before reason codes."
+    )
+
+    def validate(self, data):
+        if not data.get("reason_code") and not data.get("reason"):
+            raise serializers.ValidationError({"reason_code": ["This field is required."]})
+        problem = CancelCodes.problem(data.get("reason_code", ""), data.get("note", ""))
+        if problem:
+            raise serializers.ValidationError({"note" if "note" in problem else "reason_code": [problem]})
+        return data
+
+
+class ApproveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ClaimSerializer(serializers.Serializer):
+    take_over = serializers.BooleanField(
+        required=False, default=False, help_text="Take the order from the reviewer who holds it (orders.take_over_review)."
+    )
+
+
+class OrderIdsMixin(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.RegexField(ORDER_ID_PATTERN), min_length=1, help_text=ORDER_IDS_HELP)
+
+    def validate_ids(self, ids):
+        if len(ids) > settings.BULK_REVIEW_CAP:
+            raise serializers.ValidationError(f"At most {settings.BULK_REVIEW_CAP} orders at once; nothing was sent.")
+        return list(dict.fromkeys(ids))
+
+
+class BulkApproveSerializer(OrderIdsMixin, ApproveSerializer):
+    pass
+
+
+class BulkCancelSerializer(OrderIdsMixin, CancelSerializer):
+    pass
 
 
 class FieldsOnce:
@@ -121,6 +166,12 @@ class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
             "escalated",
             "reviewer",
             "decided_at",
+            "approvals",
+            "approvals_required",
+            "claimed_by",
+            "claimed_until",
+            "escalates_at",
+            "auto_cancels_at",
             "shipping_attempts",
             "tracking_number",
             "payment_id",
@@ -136,6 +187,28 @@ class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
 class StartResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False when this repeats an earlier identical start.")
     order = OrderDetailSerializer()
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    id = serializers.CharField(source="order_id")
+    outcome = serializers.ChoiceField(
+        choices=["done", "processing", "refused", "unknown"],
+        help_text="done: decided (detail says e.g. approved 1 of 2); processing: accepted, still running; refused: "
+        "with the workflow's reason; unknown: not taken in time, try again.",
+    )
+    detail = serializers.CharField(allow_blank=True)
+
+
+class BulkCountsSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    counts = BulkCountsSerializer()
+    outcomes = BulkOutcomeSerializer(many=True)
 
 
 class MessageResultSerializer(serializers.Serializer):
@@ -154,6 +227,10 @@ class StatusSerializer(serializers.Serializer):
     cancelled = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     escalated = serializers.BooleanField()
+    approvals = serializers.ListField(child=serializers.CharField(), help_text="The reviewers who approved, in order.")
+    approvals_required = serializers.IntegerField(help_text="2 for orders under four-eyes review.")
+    claimed_by = serializers.CharField(allow_blank=True, help_text="The reviewer holding a live claim, if any.")
+    claimed_until = serializers.DateTimeField(allow_null=True)
     shipping_address = AddressSerializer()
     shipping_attempts = serializers.IntegerField()
     last_failure = serializers.CharField(allow_blank=True)

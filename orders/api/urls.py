@@ -1,4 +1,4 @@
-"""The API routes, spelled out: these are the paths the original system documented (see the README's table)."""
+"""The API routes, spelled out (see the README's table)."""
 
 from django.urls import path
 
@@ -8,11 +8,15 @@ order = "orders/<str:pk>"
 
 urlpatterns = [
     path("orders/", OrderViewSet.as_view({"get": "list"}), name="order-list"),
+    path("orders/bulk/approve", OrderViewSet.as_view({"post": "bulk_approve"}), name="order-bulk-approve"),
+    path("orders/bulk/cancel", OrderViewSet.as_view({"post": "bulk_cancel"}), name="order-bulk-cancel"),
     path(f"{order}/", OrderViewSet.as_view({"get": "retrieve"}), name="order-detail"),
     path(f"{order}/start", OrderViewSet.as_view({"post": "start"}), name="order-start"),
     path(f"{order}/signals/approve", OrderViewSet.as_view({"post": "approve"}), name="order-approve"),
     path(f"{order}/signals/cancel", OrderViewSet.as_view({"post": "cancel"}), name="order-cancel"),
     path(f"{order}/signals/update-address", OrderViewSet.as_view({"post": "update_address"}), name="order-update-address"),
+    path(f"{order}/claim", OrderViewSet.as_view({"post": "claim"}), name="order-claim"),
+    path(f"{order}/release", OrderViewSet.as_view({"post": "release"}), name="order-release"),
     path(f"{order}/status", OrderViewSet.as_view({"get": "status"}), name="order-status"),
     path(f"{order}/events", OrderViewSet.as_view({"get": "events"}), name="order-events"),
 ]

@@ -11,13 +11,13 @@ from rest_framework import exceptions, filters, mixins, permissions, status, vie
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import selectors
+from orders import review, selectors
 from orders.api import serializers as s
 from orders.api.errors import Conflict
 from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order_id
 from workflows import client
 from workflows.client import MessageResult
-from workflows.types import order_workflow_id
+from workflows.types import Roles, order_workflow_id
 
 log = logging.getLogger("orders.api")
 
@@ -58,7 +58,7 @@ class OrderAccess(permissions.BasePermission):
 
 
 class Reviewers(permissions.BasePermission):
-    message = "Only reviewers may approve orders."
+    message = "Only reviewers may approve, claim or decide on many orders."
 
     def has_permission(self, request, view):
         return selectors.can_review(request.user)
@@ -118,6 +118,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def _actor(self) -> str:
         return self.request.user.get_username()
 
+    def _role(self) -> str:
+        return Roles.REVIEWER if selectors.can_review(self.request.user) else Roles.CLIENT
+
     def _idempotency_key(self) -> str:
         key = self.request.headers.get("Idempotency-Key", "")
         if key and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
@@ -161,26 +164,99 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     @extend_schema(
-        summary="Approve the order (reviewers only)",
+        summary="Approve the order (reviewers only), with an optional note",
+        description="Refused (409) while another reviewer holds a claim on it. Four-eyes orders (amount of at least "
+        "FOUR_EYES_AMOUNT) need two reviewers: the first approval answers accepted with "
+        '"approved 1 of 2; a second reviewer must approve", and the same reviewer again is refused.',
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
-        request=None,
+        request=s.ApproveSerializer,
         responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
     )
     def approve(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        return self._message_response(order.id, client.approve(order.id, actor=self._actor(), idempotency_key=self._idempotency_key()))
+        note = self._body_of(s.ApproveSerializer, request.data or {})["note"]
+        result = client.approve(order.id, actor=self._actor(), note=note, idempotency_key=self._idempotency_key())
+        return self._message_response(order.id, result)
 
     @extend_schema(
-        summary="Cancel the order, with a reason",
-        description="Allowed until the carrier is dispatched; a paid order is refunded first.",
+        summary="Cancel the order, with a reason code and a note",
+        description="Allowed until the carrier is dispatched; a paid order is refunded first. The reason code is "
+        "one of customer_request, suspected_fraud, out_of_stock, address_problem, other (which needs a note). A "
+        "reviewer's cancel is refused (409) while another reviewer holds a claim on the order.",
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.CancelSerializer,
         responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
     )
     def cancel(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        reason = self._body(s.CancelSerializer)["reason"]
-        return self._message_response(order.id, client.cancel(order.id, actor=self._actor(), reason=reason, idempotency_key=self._idempotency_key()))
+        body = self._body(s.CancelSerializer)
+        result = client.cancel(
+            order.id,
+            actor=self._actor(),
+            code=body.get("reason_code", ""),
+            note=body["note"],
+            reason=body.get("reason", ""),
+            role=self._role(),
+            idempotency_key=self._idempotency_key(),
+        )
+        return self._message_response(order.id, result)
+
+    @extend_schema(
+        summary="Claim the order for review (reviewers only)",
+        description="Other reviewers' decisions are refused while the claim lasts (REVIEW_CLAIM_TTL). take_over, "
+        "for holders of orders.take_over_review, takes it from the reviewer who holds it (recorded as an event).",
+        parameters=[ORDER_ID],
+        request=s.ClaimSerializer,
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+    )
+    def claim(self, request: Request, pk: str) -> Response:
+        return self._claim_change(client.claim)
+
+    @extend_schema(
+        summary="Release a claim (the holder, or with take_over)",
+        parameters=[ORDER_ID],
+        request=s.ClaimSerializer,
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+    )
+    def release(self, request: Request, pk: str) -> Response:
+        return self._claim_change(client.release)
+
+    def _claim_change(self, send) -> Response:
+        order = self.get_object()
+        take_over = self._body_of(s.ClaimSerializer, self.request.data or {})["take_over"]
+        if take_over and not self.request.user.has_perm("orders.take_over_review"):
+            raise exceptions.PermissionDenied("Taking over a review needs the orders.take_over_review permission.")
+        return self._message_response(order.id, send(order.id, actor=self._actor(), take_over=take_over))
+
+    @extend_schema(
+        summary="Approve many orders at once (reviewers only)",
+        description="Each order's workflow answers for it: done, processing, refused (with the reason) or unknown "
+        "(not taken in time: try again). At most BULK_REVIEW_CAP ids.",
+        request=s.BulkApproveSerializer,
+        responses={200: s.BulkResultSerializer, **WRITE_ERRORS},
+    )
+    def bulk_approve(self, request: Request) -> Response:
+        body = self._body(s.BulkApproveSerializer)
+        return self._bulk_response(review.approve_orders(body["ids"], actor=self._actor(), note=body["note"]), body["ids"])
+
+    @extend_schema(
+        summary="Cancel many orders at once (reviewers only), with a reason code and a note",
+        request=s.BulkCancelSerializer,
+        responses={200: s.BulkResultSerializer, **WRITE_ERRORS},
+    )
+    def bulk_cancel(self, request: Request) -> Response:
+        body = self._body(s.BulkCancelSerializer)
+        code = body.get("reason_code") or "other"
+        note = body["note"] or body.get("reason", "")
+        return self._bulk_response(review.cancel_orders(body["ids"], actor=self._actor(), code=code, note=note), body["ids"])
+
+    def _bulk_response(self, outcome, ids: list[str]) -> Response:
+        per_order = {order_id: ("done", outcome.details.get(order_id, "")) for order_id in outcome.done}
+        per_order.update({order_id: ("processing", "accepted; still being processed") for order_id in outcome.pending})
+        per_order.update({order_id: ("unknown", "not taken in time; try again") for order_id in outcome.unknown})
+        per_order.update({order_id: ("refused", reason) for order_id, reason in outcome.refused})
+        outcomes = [{"order_id": order_id, "outcome": per_order[order_id][0], "detail": per_order[order_id][1]} for order_id in ids]
+        return Response(s.BulkResultSerializer({"counts": outcome.counts(), "outcomes": outcomes}).data)
 
     @extend_schema(
         summary="Change the shipping address",
@@ -236,6 +312,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return response
 
     def get_permissions(self):
-        extra = {"approve": [Reviewers()], "start": [OrderClients()]}.get(self.action, [])
+        reviewers_only = {"approve", "claim", "release", "bulk_approve", "bulk_cancel"}
+        extra = [Reviewers()] if self.action in reviewers_only else [OrderClients()] if self.action == "start" else []
         return [*super().get_permissions(), *extra]
 

@@ -14,12 +14,12 @@ from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 
-from orders import selectors
+from orders import review, selectors
 from orders.api.serializers import AddressSerializer, OrderListSerializer, StartOrderSerializer
 from orders.management.commands._exit import TemporalCommand
 from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
 from workflows import client
-from workflows.types import Address
+from workflows.types import Address, CancelCodes
 
 EXIT_INVALID, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_UNAVAILABLE = 1, 3, 4, 5
 
@@ -70,14 +70,24 @@ class Command(TemporalCommand):
         for field in ADDRESS_FIELDS:
             start.add_argument(f"--{field.replace('_', '-')}", dest=f"address_{field}")
 
-        approve = action("approve", "approve an order under review")
-        approve.add_argument("order_id")
+        approve = action("approve", "approve orders under review (several ids: all at once)")
+        approve.add_argument("order_ids", nargs="+", metavar="ORDER_ID")
+        approve.add_argument("--note", default="")
         approve.add_argument("--actor", default=None, help="who is acting (default: cli:<you>)")
 
-        cancel = action("cancel", "cancel an order, with a reason")
-        cancel.add_argument("order_id")
-        cancel.add_argument("--reason", required=True)
+        cancel = action("cancel", "cancel orders, with a reason code (several ids: all at once)")
+        cancel.add_argument("order_ids", nargs="+", metavar="ORDER_ID")
+        why = cancel.add_mutually_exclusive_group(required=True)
+        why.add_argument("--reason-code", choices=list(CancelCodes.LABELS), help="why; other needs --note")
+        why.add_argument("--reason", help="free text, as before reason codes (taken as --reason-code other)")
+        cancel.add_argument("--note", default="")
         cancel.add_argument("--actor", default=None)
+
+        for name, text in (("claim", "claim an order for review"), ("release", "release your claim on an order")):
+            claim = action(name, text)
+            claim.add_argument("order_id")
+            claim.add_argument("--take-over", action="store_true", help="take it from the reviewer who holds it")
+            claim.add_argument("--actor", default=None)
 
         readdress = action("update-address", "change an order's shipping address")
         readdress.add_argument("order_id")
@@ -104,6 +114,8 @@ class Command(TemporalCommand):
             raise CommandError(f"refused: {exc}", returncode=EXIT_REFUSED)
         except client.TemporalUnavailable as exc:
             raise CommandError(str(exc), returncode=EXIT_UNAVAILABLE)
+        except review.TooManyOrders as exc:
+            raise CommandError(str(exc), returncode=EXIT_INVALID)
         except DatabaseError as exc:
             raise CommandError(f"database unavailable: {exc}", returncode=EXIT_UNAVAILABLE)
 
@@ -138,11 +150,35 @@ class Command(TemporalCommand):
             f"{verb}: {order_id} (workflow {result.workflow_id})",
         )
 
-    def approve(self, order_id, actor, **_):
-        self._message(order_id, client.approve(order_id, actor=self._actor(actor)), "Approved")
+    def approve(self, order_ids, note, actor, **_):
+        actor = self._actor(actor)
+        if len(order_ids) > 1:
+            return self._many(review.approve_orders(order_ids, actor=actor, note=note), order_ids)
+        self._message(order_ids[0], client.approve(order_ids[0], actor=actor, note=note), "Approved")
 
-    def cancel(self, order_id, reason, actor, **_):
-        self._message(order_id, client.cancel(order_id, actor=self._actor(actor), reason=reason), "Cancelled")
+    def cancel(self, order_ids, reason_code, note, reason, actor, **_):
+        code, note = (reason_code, note) if reason_code else ("other", note or reason or "")
+        problem = CancelCodes.problem(code, note)
+        if problem:
+            raise CommandError(problem, returncode=EXIT_INVALID)
+        actor = self._actor(actor)
+        if len(order_ids) > 1:
+            return self._many(review.cancel_orders(order_ids, actor=actor, code=code, note=note), order_ids)
+        self._message(order_ids[0], client.cancel(order_ids[0], actor=actor, code=code, note=note), "Cancelled")
+
+    def claim(self, order_id, take_over, actor, **_):
+        self._message(order_id, client.claim(order_id, actor=self._actor(actor), take_over=take_over), "Claimed")
+
+    def release(self, order_id, take_over, actor, **_):
+        self._message(order_id, client.release(order_id, actor=self._actor(actor), take_over=take_over), "Released")
+
+    def _many(self, outcome, order_ids):
+        """Many orders at once: each one's outcome; exit 4 if any was refused, 5 if any outcome is unknown."""
+        self._emit({"counts": outcome.counts(), "messages": [text for _, text in outcome.messages()]}, "\n".join(text for _, text in outcome.messages()))
+        if outcome.unknown:
+            raise CommandError(f"{len(outcome.unknown)} of {len(order_ids)} outcomes unknown; try them again", returncode=EXIT_UNAVAILABLE)
+        if outcome.refused:
+            raise CommandError(f"{len(outcome.refused)} of {len(order_ids)} refused", returncode=EXIT_REFUSED)
 
     def update_address(self, order_id, actor, **options):
         serializer = AddressSerializer(data={f: options[f"address_{f}"] or "" for f in ADDRESS_FIELDS})

@@ -1,0 +1,81 @@
+"""The review queue: orders awaiting review, oldest first, with who holds each claim, the time left before
+escalation and auto-cancel (sortable), filters for "claimed by me" and "due within 15 minutes", a claim button per
+row, and the dashboard one click away."""
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from orders import selectors
+from orders.admin.dashboard import dashboard_view
+from orders.admin.orders import OrderAdmin
+from orders.models import Order, ReviewQueueOrder
+
+
+class ClaimFilter(admin.SimpleListFilter):
+    title = "claim"
+    parameter_name = "claim"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "Claimed by me"), ("free", "Not claimed")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "mine":
+            return selectors.claimed_by(queryset, request.user.get_username(), now)
+        if self.value() == "free":
+            return queryset.exclude(claimed_until__gt=now)
+        return queryset
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = "deadline"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("15m", "Due within 15 minutes")]
+
+    def queryset(self, request, queryset):
+        return selectors.due_soon(queryset, timezone.now()) if self.value() == "15m" else queryset
+
+
+@admin.register(ReviewQueueOrder)
+class ReviewQueueAdmin(OrderAdmin):
+    """Orders awaiting review, oldest first."""
+
+    list_display = ["id", "customer", "money", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim", "claim_button"]
+    list_filter = [ClaimFilter, DueFilter, "escalated", "created_at"]
+    ordering = ["review_started_at", "created_at"]
+
+    def has_view_permission(self, request, obj=None):
+        # The queue is for reviewers: the order permissions decide, not the proxy model's own.
+        return self.has_review_permission(request)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=Order.Status.AWAITING_REVIEW)
+
+    def get_urls(self):
+        dashboard = self.admin_site.admin_view(lambda request: dashboard_view(self, request))
+        return [path("dashboard/", dashboard, name="orders_reviewqueueorder_dashboard"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
+
+    @admin.display(description="")
+    def claim_button(self, order):
+        # A button of the list's own form (rows can't hold forms of their own): it posts the form's CSRF token to
+        # the order's claim or release view, which comes back to the queue.
+        mine = order.claim_holder(timezone.now()) == getattr(self, "_username", None)
+        view = "release" if mine else "claim"
+        url = reverse(f"admin:orders_order_{view}", args=[order.pk])
+        return format_html(
+            '<button type="submit" class="button claim-button" formaction="{}" formmethod="post" name="back" value="queue">{}</button>',
+            url,
+            view.capitalize(),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        self._username = request.user.get_username()
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "dashboard_link": True})
