@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint migrate histories bench clean
+.PHONY: install run test test-fast chaos lint migrate histories bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,21 @@ install: $(STAMP)
 migrate: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
-run: install
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_stack
+# A local .env (DEBUG=1, generated secrets), written once, so that README commands work in any new shell.
+.env:
+	$(PYTHON) ordersite/local_env.py
+
+run: install .env
+	$(BIN)/python manage.py run_stack
 
 test: install
 	$(BIN)/pytest
+
+# The chaos suite (README "Reliability"): workers, the Temporal server, web workers and PostgreSQL killed or
+# stopped under load, each scenario ending with the audit and `manage.py reconcile`. Stops and starts the local
+# PostgreSQL cluster, so it needs PostgreSQL in DATABASE_URL and the rights to run pg_ctlcluster.
+chaos: install
+	$(BIN)/pytest -m chaos tests/chaos
 
 # Everything but the end-to-end tests.
 test-fast: install

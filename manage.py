@@ -5,6 +5,9 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersite.settings")
+    from ordersite import tracing
+
+    tracing.configure("orders-worker" if "run_workers" in sys.argv else "orders-cli")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

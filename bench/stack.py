@@ -110,16 +110,23 @@ def _token(stack: Stack, username: str) -> str:
     return re.search(r"[0-9a-f]{40}", out).group(0)
 
 
-def _wait_ready(stack: Stack, timeout: float = 180.0) -> None:
+def wait_until_ready(url: str, timeout: float = 180.0, process: Optional[subprocess.Popen] = None, log: Optional[Path] = None) -> bytes:
+    """Poll `url` until it answers 200 (its body is returned), failing early if `process` exits; `log`'s tail
+    explains a failure."""
+    tail = lambda: log.read_text()[-3000:] if log and log.exists() else ""  # noqa: E731
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if stack.process.poll() is not None:
-            raise RuntimeError(f"the stack exited early:\n{stack.log.read_text()[-3000:]}")
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"exited early with {process.returncode}:\n{tail()}")
         try:
-            with urllib.request.urlopen(f"{stack.url}/readyz", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=3) as response:
                 if response.status == 200:
-                    return
+                    return response.read()
         except OSError:
             pass
         time.sleep(0.25)
-    raise TimeoutError(f"the stack was not ready in {timeout:.0f}s:\n{stack.log.read_text()[-3000:]}")
+    raise TimeoutError(f"{url} was not ready in {timeout:.0f}s:\n{tail()}")
+
+
+def _wait_ready(stack: Stack) -> None:
+    wait_until_ready(f"{stack.url}/readyz", process=stack.process, log=stack.log)

@@ -242,3 +242,23 @@ class CarrierShipment(models.Model):
     def __str__(self):
         return f"{self.shipment_key} ({self.state})"
 
+
+class ReconcileRun(models.Model):
+    """One run of `manage.py reconcile`, kept so that `check_status` can show the last result."""
+
+    finished_at = models.DateTimeField(db_index=True)
+    rows = models.PositiveIntegerField()
+    workflows = models.PositiveIntegerField()
+    seconds = models.FloatField()
+    drift = models.JSONField(default=list, help_text="Each difference found: order_id, kind, detail.")
+
+    class Meta:
+        db_table = "reconcile_runs"
+        get_latest_by = "finished_at"
+
+    @property
+    def clean(self) -> bool:
+        return not self.drift
+
+    def __str__(self):
+        return f"reconcile at {self.finished_at:%Y-%m-%d %H:%M:%S}: {'clean' if self.clean else f'{len(self.drift)} differences'}"

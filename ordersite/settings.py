@@ -3,12 +3,14 @@
 Every variable is documented in .env.example and the README.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from ordersite.durations import parse_duration_seconds
+from workflows.codec import KeyringError, parse_keyring
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,11 +39,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    "axes",
+    "corsheaders",
     "orders",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "orders.unavailable.DatabaseUnavailableMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -50,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -78,8 +85,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        # How long a request waits for a connection: with the database down, the answer is a 503 this soon.
+        "timeout": env.float("DB_POOL_TIMEOUT", default=1.5),
     }
+    # With the pool, each connection is checked as it leaves the pool: after a database restart the broken ones are
+    # replaced instead of failing one request each.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
@@ -91,6 +103,37 @@ else:
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin sign-in is guarded against guessing by django-axes: AXES_FAILURE_LIMIT failures for one username from
+# one address lock that pair out for AXES_COOLOFF_TIME; every attempt is kept in the database (admin: Axes).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=parse_duration_seconds(env.str("AXES_COOLOFF_TIME", default="15m")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a proxy, the client's address is in X-Forwarded-For; set AXES_IPWARE_PROXY_COUNT to the proxies in front.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+
+# --- HTTPS and security headers -------------------------------------------------------------
+# On by default with DEBUG off (`check --deploy` is clean): HSTS, the redirect to HTTPS, cookies sent over HTTPS
+# only. HTTPS_ONLY=0 turns them off for a plain-HTTP run behind nothing (a trial, the benchmark, the chaos suite).
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes from inside the network
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+# Behind a TLS-terminating proxy: TRUST_X_FORWARDED_PROTO=1 takes its X-Forwarded-Proto: https as a secure
+# request. Only behind a proxy that sets that header itself (clients must not be able to).
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -133,6 +176,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "orders.api.schema_links.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",
         "PaymentStatusEnum": "orders.models.Payment.Status",
@@ -154,6 +198,20 @@ TEMPORAL_TLS_CERT = env.str("TEMPORAL_TLS_CERT", default="")
 TEMPORAL_TLS_KEY = env.str("TEMPORAL_TLS_KEY", default="")
 TEMPORAL_API_KEY = env.str("TEMPORAL_API_KEY", default="")
 TEMPORAL_UI_URL = env.str("TEMPORAL_UI_URL", default="http://localhost:8233")
+# Payload encryption (workflows/codec.py): `id:base64-key,...` (32-byte keys) and the id that encrypts; every
+# listed key decrypts, so a key is rotated by adding the new one, making it active, and dropping the old one only
+# once no open workflow (or history you still read) uses it. Empty: payloads are not encrypted.
+TEMPORAL_PAYLOAD_KEYS = env.str("TEMPORAL_PAYLOAD_KEYS", default="")
+TEMPORAL_PAYLOAD_KEY_ID = env.str("TEMPORAL_PAYLOAD_KEY_ID", default="")
+try:
+    parse_keyring(TEMPORAL_PAYLOAD_KEYS, TEMPORAL_PAYLOAD_KEY_ID)
+except KeyringError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+# The Temporal Web UI may read the codec endpoint (/temporal-codec/decode), with credentials; nobody else may.
+CORS_URLS_REGEX = r"^/temporal-codec/.*$"
+CORS_ALLOWED_ORIGINS = [TEMPORAL_UI_URL.rstrip("/")]
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-namespace"]
 # How long a web request waits for Temporal, and for an update's outcome before answering "still processing".
 TEMPORAL_CLIENT_TIMEOUT = parse_duration_seconds(env.str("TEMPORAL_CLIENT_TIMEOUT", default="15s"))
 TEMPORAL_UPDATE_WAIT = parse_duration_seconds(env.str("TEMPORAL_UPDATE_WAIT", default="10s"))

@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from ordersite import tracing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersite.settings")
+tracing.configure("orders-web")  # before Django loads its middleware
 application = get_wsgi_application()

@@ -128,10 +128,26 @@ def test_mass_assignment_is_ignored(http):
     assert order.created_by.username == "shop"
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, start_worker):
+@pytest.fixture
+def unthrottled():
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import UserRateThrottle
+
+    UserRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "user": "1000000/minute"}
+    yield
+    UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+FUZZ_REQUESTS = 1000
+
+
+def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, start_worker, unthrottled, tmp_path):
+    """Over a thousand generated requests: examples, coverage, fuzzing, and stateful sequences along the schema's
+    links (start -> status -> approve/cancel -> events), against the live server, a worker and the dev server."""
     start_worker()
     user = User.objects.create_superuser("fuzz")
     token = Token.objects.create(user=user).key
+    har = tmp_path / "requests.har"
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "st"),
@@ -140,13 +156,19 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, s
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
             "--max-examples",
-            "8",
+            os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40"),
             "--seed",
             os.environ.get("SCHEMATHESIS_SEED", "20261125"),
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--request-timeout",
             "30",
+            "--workers",
+            "2",
+            "--report",
+            "har",
+            "--report-har-path",
+            str(har),
             "-H",
             f"Authorization: Token {token}",
             "--no-color",
@@ -158,7 +180,13 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(live_server, s
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or "passed" in result.stdout.lower(), result.stdout[-3000:]
-
+    requests = json.loads(har.read_text())["log"]["entries"]
+    paths = [entry["request"]["url"].split("?")[0].removeprefix(live_server.url) for entry in requests]
+    assert len(requests) >= FUZZ_REQUESTS, result.stdout[-3000:]
+    assert "Stateful" in result.stdout, result.stdout[-3000:]
+    # The stateful sequences reached orders that exist: their status and events were read after a start.
+    started = {p.split("/")[2] for p, e in zip(paths, requests) if p.endswith("/start") and e["response"]["status"] in (200, 201, 202)}
+    assert any(p.endswith("/events") and p.split("/")[2] in started for p in paths), sorted(started)[:10]
 
 
 def test_start_without_a_worker_answers_202_and_never_invents_the_order(live_temporal, roles):

@@ -24,7 +24,7 @@ def settings_variables() -> set[str]:
 
 
 def test_app_services_are_the_expected_ones():
-    assert set(APP_SERVICES) == {"migrate", "web", "worker-main", "worker-shipping"}
+    assert set(APP_SERVICES) == {"migrate", "temporal-setup", "web", "worker-main", "worker-shipping"}
     assert all(s.get("build") == "." for s in APP_SERVICES.values())
     assert {"app-db", "temporal-db", "temporal", "temporal-schema", "temporal-ui"} <= set(SERVICES)
 
@@ -92,3 +92,50 @@ def test_dockerfile_runs_the_same_web_command():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile and "collectstatic" in dockerfile
     assert '"ordersite.wsgi:application"' in dockerfile
+
+
+def test_one_shot_jobs_retry_and_the_setup_job_waits_for_a_serving_cluster():
+    for name in ("temporal-schema", "temporal-setup", "migrate"):
+        assert SERVICES[name]["restart"] == "on-failure:5", name
+    assert SERVICES["temporal-setup"]["command"] == ["python", "manage.py", "temporal_setup"]
+    setup = (ROOT / "orders" / "management" / "commands" / "temporal_setup.py").read_text()
+    assert "check_health" in setup and "NOT_FOUND" in setup  # waits for SERVING; creates only what is missing
+    for name in ("web", "worker-main", "worker-shipping"):
+        assert SERVICES[name]["depends_on"]["temporal-setup"]["condition"] == "service_completed_successfully"
+    assert "|| true" not in (ROOT / "deploy" / "temporal" / "setup-schema.sh").read_text()
+
+
+def test_postgres_healthchecks_use_tcp():
+    for name in ("app-db", "temporal-db"):
+        assert "pg_isready -h 127.0.0.1" in SERVICES[name]["healthcheck"]["test"][1], name
+
+
+def test_unauthenticated_ports_are_published_on_this_host_only():
+    for name in ("temporal", "temporal-ui"):
+        assert all(port.startswith("127.0.0.1:") for port in SERVICES[name]["ports"]), name
+
+
+def test_secrets_are_required_not_defaulted():
+    env = APP_SERVICES["web"]["environment"]
+    for name in ("SECRET_KEY", "TEMPORAL_PAYLOAD_KEYS", "TEMPORAL_PAYLOAD_KEY_ID"):
+        assert re.fullmatch(r"\$\{%s:\?.+\}" % name, env[name]), env[name]
+
+
+def test_history_shards_are_set_before_the_first_start():
+    assert int(SERVICES["temporal"]["environment"]["NUM_HISTORY_SHARDS"]) >= 512
+
+
+def test_connection_pools_fit_postgres_max_connections():
+    command = SERVICES["app-db"]["command"]
+    max_connections = int(command[command.index("-c") + 1].split("=")[1])
+    pool = int(APP_SERVICES["web"]["environment"]["DB_POOL_MAX_SIZE"])
+    web_processes, threads = 2, 8  # gunicorn.conf.py defaults: WEB_CONCURRENCY x WEB_THREADS
+    assert threads <= pool  # a request thread never waits for a connection
+    workers = 2 + 10  # one per queue, plus ten more scaled up
+    assert web_processes * pool + workers * pool + 5 <= max_connections
+
+
+def test_healthchecks_fail_when_temporal_is_unreachable():
+    assert SERVICES["web"]["healthcheck"]["test"][-1].count("/readyz") == 1
+    for name, queue in (("worker-main", "main"), ("worker-shipping", "shipping")):
+        assert SERVICES[name]["healthcheck"]["test"] == ["CMD", "python", "manage.py", "worker_health", "--queue", queue]

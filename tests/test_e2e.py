@@ -222,7 +222,9 @@ def test_database_outage_delays_but_loses_nothing(start_worker, live_temporal):
     db = connection.settings_dict
     proxy = CuttableProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
     try:
-        live_temporal.TEMPORAL_UPDATE_WAIT = 2
+        # The approval is answered once the workflow task that took it completes: after the approve step's quick
+        # local retries (each waits DB_POOL_TIMEOUT for a connection) have given way to server-timed ones.
+        live_temporal.TEMPORAL_UPDATE_WAIT = 4
         start_worker(DATABASE_URL=database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/"), DB_POOL_TIMEOUT="0.5")
         order_client.start_order(**order_request("e2e-outage"))
         wait_for_status("e2e-outage", Order.Status.AWAITING_REVIEW)

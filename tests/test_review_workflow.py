@@ -5,7 +5,15 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflow_fakes import FakeActivities, order_input, running_workers, save_history, start, state_when
+from tests.workflow_fakes import (
+    FakeActivities,
+    add_search_attributes,
+    order_input,
+    running_workers,
+    save_history,
+    start,
+    state_when,
+)
 from workflows.binaries import temporal_test_server
 from workflows.order import REVIEW_TIMED_OUT, OrderWorkflow
 from workflows.types import Activities, ApproveRequest, CancelRequest, ClaimRequest, Roles
@@ -76,6 +84,7 @@ async def test_claims_bind_reviewers_not_the_customer_or_the_holder_releasing(en
 async def test_a_claim_expires_after_its_ttl():
     fakes = FakeActivities()
     async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server()) as env:
+        await add_search_attributes(env.client)
         async with running_workers(env.client, fakes) as (main_q, ship_q):
             handle = await awaiting_review(env, fakes, main_q, ship_q, review_claim_ttl_seconds=600)
             await handle.execute_update(OrderWorkflow.claim, ClaimRequest("rita"))
@@ -124,6 +133,7 @@ async def test_under_the_threshold_one_approval_is_enough(env):
 async def test_four_eyes_still_escalates_and_times_out():
     fakes = FakeActivities()
     async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server()) as env:
+        await add_search_attributes(env.client)
         async with running_workers(env.client, fakes) as (main_q, ship_q):
             handle = await awaiting_review(env, fakes, main_q, ship_q, four_eyes_amount=FOUR_EYES)
             first = await handle.execute_update(OrderWorkflow.approve, ApproveRequest("rita"))

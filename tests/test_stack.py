@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from bench.stack import wait_until_ready
 from orders.models import Order
 from tests.conftest import ROOT, wait_for_status
 from tests.test_e2e import order_request
@@ -30,18 +31,6 @@ def descendants(pid: int) -> set[int]:
             found.add(child)
             frontier.append(child)
     return found
-
-
-def wait_ready(url: str, process: subprocess.Popen, log_path, timeout: float = 180.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log_path.read_text()[-4000:]
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} never became ready:\n{log_path.read_text()[-4000:]}")
 
 
 class Stack:
@@ -65,7 +54,7 @@ class Stack:
             ["make", "run"], cwd=ROOT, env=self.env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_ready(f"http://127.0.0.1:{self.web_port}/readyz", self.process, self.log)
+        wait_until_ready(f"http://127.0.0.1:{self.web_port}/readyz", process=self.process, log=self.log)
         return self.process
 
     def manage(self, *args) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.workflow_fakes import (
     NEW_ADDRESS,
     FakeActivities,
+    add_search_attributes,
     cancel_requested,
     eventually,
     order_input,
@@ -263,6 +264,7 @@ async def test_validation_rejected(env):
 async def test_escalation_then_timeout():
     fakes = FakeActivities()
     async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server()) as env:
+        await add_search_attributes(env.client)
         async with running_workers(env.client, fakes) as (main_q, ship_q):
             data = order_input(ship_q, review_escalate_after_seconds=3600, review_timeout_seconds=86400)
             handle = await start(env, main_q, data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import contextvars
 import gc
 import os
 import threading
@@ -26,13 +27,19 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from orders.models import Order
 from orders.services import order_fingerprint
 from workflows.connection import connect
+from workflows.search_attributes import ORDER_STATUS
 from workflows.types import (
     TERMINAL_STATUSES,
     Address,
@@ -46,6 +53,7 @@ from workflows.types import (
     MessageResult,
     OrderInput,
     OrderItem,
+    OrderStatus,
     ProcessSettings,
     RetrySettings,
     Roles,
@@ -162,8 +170,14 @@ class _Runner:
     def run(self, coro, timeout: Optional[float] = None) -> Any:
         """Run coro on the client's loop, within `timeout` seconds (default TEMPORAL_CLIENT_TIMEOUT)."""
         timeout = timeout or settings.TEMPORAL_CLIENT_TIMEOUT
-        future = asyncio.run_coroutine_threadsafe(self._guard(coro, timeout), self.loop())
+        # The caller's context goes with the call (its trace span, so that the Temporal calls join its trace).
+        context = contextvars.copy_context()
+        future = asyncio.run_coroutine_threadsafe(self._in_context(context, self._guard(coro, timeout)), self.loop())
         return future.result(timeout=timeout + 5)
+
+    @staticmethod
+    async def _in_context(context: contextvars.Context, coro):
+        return await asyncio.get_running_loop().create_task(coro, context=context)
 
     async def _guard(self, coro, timeout: float):
         try:
@@ -263,6 +277,7 @@ async def _start(data: OrderInput) -> Optional[StartResult]:
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         memo={"fingerprint": data.fingerprint},
+        search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value)]),
     )
     deadline = asyncio.get_running_loop().time() + settings.TEMPORAL_UPDATE_WAIT
     pending = StartResult(order_id=data.order_id, workflow_id=workflow_id, created=True, pending=True)
@@ -551,6 +566,74 @@ def workflow_outcomes(order_ids: list[str], concurrency: int = 16) -> dict:
     for start in range(0, len(order_ids), OUTCOME_BATCH):  # each batch within TEMPORAL_CLIENT_TIMEOUT
         found.update(_runner.run(outcomes(order_ids[start : start + OUTCOME_BATCH])))
     return found
+
+
+def order_workflows(order_ids: Optional[list[str]] = None, concurrency: int = 32) -> dict:
+    """What Temporal knows of orders (orders.reconcile.WorkflowView by order id): every order workflow (the
+    latest run of each id), or only those of `order_ids`. Asked with bounded concurrency on the client's loop."""
+    from orders.reconcile import WorkflowView
+
+    async def listed() -> dict[str, str]:
+        client = await _runner.client()
+        latest: dict[str, tuple] = {}
+        async for execution in client.list_workflows(
+            f"WorkflowType='OrderWorkflow' AND TaskQueue='{settings.TEMPORAL_MAIN_TASK_QUEUE}'", page_size=1000
+        ):
+            order_id = execution.id.removeprefix(order_workflow_id(""))
+            if order_id not in latest or execution.start_time > latest[order_id][0]:
+                latest[order_id] = (execution.start_time, execution.status.name if execution.status else "UNKNOWN")
+        return {order_id: status for order_id, (_, status) in latest.items()}
+
+    async def views(batch: dict[str, Optional[str]]) -> dict[str, WorkflowView]:
+        client = await _runner.client()
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(order_id: str, execution_status: Optional[str]) -> Optional[WorkflowView]:
+            handle = client.get_workflow_handle(order_workflow_id(order_id), result_type=WorkflowState)
+            async with gate:
+                try:
+                    if execution_status is None:
+                        description = await handle.describe()
+                        execution_status = description.status.name if description.status else "UNKNOWN"
+                    if execution_status == "RUNNING":
+                        state = await handle.query("get_status", result_type=WorkflowState, rpc_timeout=timedelta(seconds=5))
+                        return WorkflowView(execution_status, state.status)
+                    if execution_status == "COMPLETED":
+                        return WorkflowView(execution_status, (await handle.result()).status)
+                    if execution_status == "FAILED":
+                        try:
+                            await handle.result()
+                        except WorkflowFailureError as exc:
+                            return WorkflowView(execution_status, failure_type=getattr(exc.cause, "type", "") or "")
+                    return WorkflowView(execution_status)
+                except RPCError as exc:
+                    if exc.status == RPCStatusCode.NOT_FOUND:
+                        return None
+                    if exc.status in UNAVAILABLE_CODES and execution_status != "RUNNING":
+                        raise
+                    return WorkflowView(execution_status or "UNKNOWN", f"no answer to its status query ({exc.message})")
+
+        results = await asyncio.gather(*(one(order_id, status) for order_id, status in batch.items()))
+        return {order_id: view for order_id, view in zip(batch, results) if view is not None}
+
+    wanted = dict.fromkeys(order_ids) if order_ids is not None else _runner.run(listed(), timeout=600)
+    ids, found = list(wanted), {}
+    for start in range(0, len(ids), OUTCOME_BATCH):  # each batch within TEMPORAL_CLIENT_TIMEOUT
+        found.update(_runner.run(views({i: wanted[i] for i in ids[start : start + OUTCOME_BATCH]}), timeout=120))
+    return found
+
+
+def counts_by_status() -> dict[str, int]:
+    """Temporal's count of this deployment's order workflows by their OrderStatus search attribute (orders started
+    before the attribute existed are not counted)."""
+
+    async def count() -> dict[str, int]:
+        client = await _runner.client()
+        scope = f"WorkflowType='OrderWorkflow' AND TaskQueue='{settings.TEMPORAL_MAIN_TASK_QUEUE}'"
+        found = await asyncio.gather(*(client.count_workflows(f"{scope} AND OrderStatus='{s.value}'") for s in OrderStatus))
+        return {status.value: result.count for status, result in zip(OrderStatus, found) if result.count}
+
+    return _runner.run(count())
 
 
 # --- operations -----------------------------------------------------------------------------

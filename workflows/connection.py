@@ -8,6 +8,9 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from ordersite import tracing
+from workflows.codec import EncryptionCodec, codec_from, data_converter
+
 
 def _read(path: str) -> bytes | None:
     return Path(path).read_bytes() if path else None
@@ -32,6 +35,11 @@ def metrics_runtime() -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
 
 
+def payload_codec() -> EncryptionCodec | None:
+    """The payload encryption of TEMPORAL_PAYLOAD_KEYS, or None when it is off."""
+    return codec_from(settings.TEMPORAL_PAYLOAD_KEYS, settings.TEMPORAL_PAYLOAD_KEY_ID)
+
+
 async def connect(connect_timeout: float = 5.0, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.TEMPORAL_ADDRESS,
@@ -40,4 +48,6 @@ async def connect(connect_timeout: float = 5.0, runtime: Runtime | None = None) 
         tls=tls_config(),
         connect_timeout=timedelta(seconds=connect_timeout),
         runtime=runtime,
+        data_converter=data_converter(payload_codec()),
+        interceptors=tracing.interceptors(),
     )

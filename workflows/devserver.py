@@ -6,6 +6,7 @@ import time
 from typing import Optional
 
 from workflows.binaries import temporal_cli
+from workflows.search_attributes import dev_server_flags
 
 # The file-backed store in WAL mode: readers no longer wait for the writer. synchronous=full still syncs every
 # commit to disk before it is acknowledged, so a power cut loses nothing that was confirmed (synchronous=normal
@@ -21,9 +22,14 @@ DYNAMIC_CONFIG = {
 }
 
 
-def dev_server_command(*, port: int, ui_port: Optional[int] = None, db_file: Optional[str] = None, ip: str = "127.0.0.1") -> list[str]:
+def dev_server_command(
+    *, port: int, ui_port: Optional[int] = None, db_file: Optional[str] = None, ip: str = "127.0.0.1", codec_endpoint: str = ""
+) -> list[str]:
     command = [temporal_cli(), "server", "start-dev", "--ip", ip, "--port", str(port), "--log-level", "error"]
     command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    command += dev_server_flags()
+    if ui_port and codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]  # the UI decodes payloads through Django (staff only)
     for key, value in DYNAMIC_CONFIG.items():
         command += ["--dynamic-config-value", f"{key}={value}"]
     if db_file:

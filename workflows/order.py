@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError, ChildWorkflowError, FailureE
 
 with workflow.unsafe.imports_passed_through():
     # Deterministic and free of side effects like the modules above, so it is not imported afresh for every run.
+    from workflows.search_attributes import ORDER_AMOUNT, ORDER_STATUS, REVIEW_ESCALATED, REVIEWER
     from workflows.shipping import ShippingWorkflow
     from workflows.steps import (
         StepFailed,
@@ -79,6 +80,8 @@ CARRIER_CALLED = "the carrier has been called; the address can no longer change"
 # A patch of its own (beside release 2's, in workflows/steps.py), taken where it applies: an order started on
 # release 1 that meets a charge with no answer after the upgrade is settled too, instead of being recorded declined.
 SETTLE_UNKNOWN_CHARGE = "settle-unknown-charge"
+# Search attributes (workflows/search_attributes.py), upserted at every transition; orders started before have none.
+SEARCH_ATTRIBUTES = "search-attributes"
 
 
 @workflow.defn(name="OrderWorkflow")
@@ -88,6 +91,10 @@ class OrderWorkflow:
         self._data = data
         # Decided once, on the first task: orders started on release 1 keep its message handling.
         self._serialized = release_2()
+        self._searchable = workflow.patched(SEARCH_ATTRIBUTES)
+        self._published = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
+        self._running = False
+        self._amount: Optional[float] = None
         self._status = OrderStatus.RECEIVED
         self._step = "receive"
         self._received = False
@@ -121,6 +128,8 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, data: OrderInput) -> WorkflowState:
         self._log("order received")
+        self._running = True
+        self._publish()
         try:
             self._summary: OrderSummary = await bookkeeping(Activities.RECEIVE, data, OrderSummary)
         except StepFailed as err:
@@ -129,6 +138,8 @@ class OrderWorkflow:
             self._step = "not created"
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise ApplicationError(failure_reason(err), type=failure_type(err), non_retryable=True) from err
+        self._amount = float(Decimal(self._summary.amount))
+        self._publish()
         if self._serialized and self._data.settings.four_eyes_amount:
             if Decimal(self._summary.amount) >= Decimal(self._data.settings.four_eyes_amount):
                 self._approvals_required = 2
@@ -184,6 +195,7 @@ class OrderWorkflow:
             self._log("review overdue: escalating")
             await bookkeeping(Activities.ESCALATE, self._ref())
             self._escalated = True
+            self._publish()
             remaining = settings.review_timeout_seconds - settings.review_escalate_after_seconds
             try:
                 await workflow.wait_condition(decided, timeout=timedelta(seconds=remaining))
@@ -359,6 +371,38 @@ class OrderWorkflow:
             except StepFailed as err:  # the row refuses even that: reconcile will show the difference
                 self._log(f"could not record the failure: {failure_reason(err)}")
             self._end(OrderStatus.FAILED)
+
+    @property
+    def _status(self) -> OrderStatus:
+        return self._status_value
+
+    @_status.setter
+    def _status(self, status: OrderStatus) -> None:
+        self._status_value = status
+        self._publish()
+
+    def _publish(self) -> None:
+        """Upsert the search attributes that changed (none for orders started before they existed)."""
+        if not (self._searchable and self._running):
+            return
+        wanted = {ORDER_STATUS: self._status.value, REVIEW_ESCALATED: self._escalated}
+        if self._amount is not None:
+            wanted[ORDER_AMOUNT] = self._amount
+        reviewer = self._reviewer()
+        if reviewer:
+            wanted[REVIEWER] = reviewer
+        changed = {key: value for key, value in wanted.items() if self._published.get(key.name) != value}
+        if changed:
+            workflow.upsert_search_attributes([key.value_set(value) for key, value in changed.items()])
+            self._published.update({key.name: value for key, value in changed.items()})
+
+    def _reviewer(self) -> str:
+        """The last reviewer to decide or claim."""
+        if self._cancel and self._cancel.role == Roles.REVIEWER and self._cancel.actor:
+            return self._cancel.actor
+        if self._approvals or self._approval:
+            return (self._approvals or [self._approval])[-1].actor
+        return self._claim.reviewer if self._claim else ""
 
     def _end(self, status: OrderStatus) -> None:
         self._status = status
@@ -543,6 +587,7 @@ class OrderWorkflow:
             self._approvals.append(request)
             if self._claim and self._claim.reviewer == request.actor:
                 self._claim = None  # the second reviewer takes it from here
+            self._publish()
             detail = f"approved {len(self._approvals)} of {self._approvals_required}; a second reviewer must approve"
             return MessageResult(accepted=True, status=self._status.value, detail=detail)
 
@@ -583,6 +628,7 @@ class OrderWorkflow:
             except StepFailed as err:
                 return MessageResult(accepted=False, status=self._status.value, detail=failure_reason(err))
             self._claim = claim
+            self._publish()
             detail = f"claimed by {request.actor} until {datetime.fromisoformat(claim.until):%H:%M} UTC" if claim else "released"
             return MessageResult(accepted=True, status=self._status.value, detail=detail)
 

@@ -307,7 +307,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         pk = kwargs.get("pk", "")
-        context = {"order_id": pk, "workflow_id": order_workflow_id(pk) if pk else "", "user": request.user.get_username()}
+        # The user authentication found, if it ran and succeeded: never authenticate again just to log (with the
+        # database down, that would double the wait for the 503).
+        user = request.__dict__.get("_user")
+        context = {"order_id": pk, "workflow_id": order_workflow_id(pk) if pk else "", "user": user.get_username() if user else ""}
         log.info("%s %s -> %s", request.method, request.path, response.status_code, extra=context)
         return response
 

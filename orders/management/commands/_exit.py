@@ -12,6 +12,8 @@ import sys
 from django.core.management.base import BaseCommand
 from django.db import connections
 
+from ordersite import tracing
+
 
 class TemporalCommand(BaseCommand):
     def run_from_argv(self, argv):
@@ -21,6 +23,7 @@ class TemporalCommand(BaseCommand):
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
         finally:
+            tracing.flush()
             connections.close_all()
             sys.stdout.flush()
             sys.stderr.flush()

@@ -10,7 +10,7 @@ from django.db.models import Count
 
 from orders.health import database_check, temporal_check
 from orders.management.commands._exit import TemporalCommand
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, ReconcileRun
 from workflows import client
 
 
@@ -24,6 +24,7 @@ class Command(TemporalCommand):
     def handle(self, *args, **options):
         report = {"database": database_check(), "temporal": temporal_check(), "task_queues": {}}
         if report["temporal"]["ok"]:
+            report["temporal_orders_by_status"] = client.counts_by_status()
             for queue in (settings.TEMPORAL_MAIN_TASK_QUEUE, settings.TEMPORAL_SHIPPING_TASK_QUEUE):
                 pollers = client.task_queue_pollers(queue)
                 report["task_queues"][queue] = {"ok": bool(pollers), "pollers": pollers}
@@ -34,6 +35,10 @@ class Command(TemporalCommand):
             report["recent_events"] = [
                 {"order": e.order_id, "type": e.type, "actor": e.actor, "at": e.created_at} for e in recent
             ]
+            last = ReconcileRun.objects.order_by("-finished_at").first()
+            report["last_reconcile"] = last and {
+                "at": last.finished_at, "clean": last.clean, "rows": last.rows, "drift": last.drift[:20], "differences": len(last.drift)
+            }
         healthy = report["database"]["ok"] and report["temporal"]["ok"] and all(
             q["ok"] for q in report["task_queues"].values()
         )
@@ -51,9 +56,21 @@ class Command(TemporalCommand):
         for queue, state in report["task_queues"].items():
             pollers = ", ".join(state["pollers"]) or "no pollers: start `manage.py run_workers`"
             lines.append(f"{mark(state['ok'])} task queue {queue}: {pollers}")
+        if "temporal_orders_by_status" in report:
+            counts = ", ".join(f"{status} {n}" for status, n in report["temporal_orders_by_status"].items()) or "none"
+            lines.append(f"Temporal, by OrderStatus: {counts}")
         if "orders_by_status" in report:
             counts = ", ".join(f"{status} {n}" for status, n in report["orders_by_status"].items()) or "none yet"
-            lines.append(f"Orders: {counts}")
+            lines.append(f"Database, by status:      {counts}")
+            lines.append(self._reconcile_line(report["last_reconcile"]))
             lines.append("Recent events:")
             lines += [f"  {e['at']:%Y-%m-%d %H:%M:%S} {e['order']:<24} {e['type']:<24} {e['actor']}" for e in report["recent_events"]]
         return "\n".join(lines)
+
+    def _reconcile_line(self, last) -> str:
+        if last is None:
+            return "Reconcile: never run (`manage.py reconcile`)"
+        if last["clean"]:
+            return f"OK   last reconcile {last['at']:%Y-%m-%d %H:%M:%S}: {last['rows']} orders, no drift"
+        named = ", ".join(sorted({d["order_id"] for d in last["drift"]}))
+        return f"WARN last reconcile {last['at']:%Y-%m-%d %H:%M:%S}: {last['differences']} differences ({named})"

@@ -66,6 +66,7 @@ class Command(BaseCommand):
                         port=options["temporal_port"],
                         ui_port=options["temporal_ui_port"],
                         db_file=str(data_dir / "temporal.db"),
+                        codec_endpoint=f"http://localhost:{options['web_port']}/temporal-codec",
                     ),
                     env,
                 )

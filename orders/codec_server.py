@@ -1,0 +1,54 @@
+"""The codec endpoint of the Temporal Web UI (`POST /temporal-codec/decode`): staff and reviewers, signed in to
+the admin or with an API token, read the orders' payloads decoded in the UI; everyone else sees ciphertext.
+
+Decoding changes nothing, and CORS (django-cors-headers) lets only TEMPORAL_UI_URL read the answer, so the
+endpoint needs no CSRF token (the UI has none to send)."""
+
+import asyncio
+import json
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from google.protobuf import json_format
+from rest_framework.authtoken.models import Token
+from temporalio.api.common.v1 import Payload
+
+from workflows.codec import KeyringError
+from workflows.connection import payload_codec
+
+
+def _user(request):
+    if request.user.is_authenticated:
+        return request.user
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme in ("Token", "Bearer") and key:
+        token = Token.objects.select_related("user").filter(key=key.strip()).first()
+        if token and token.user.is_active:
+            return token.user
+    return None
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def decode(request):
+    user = _user(request)
+    if user is None:
+        return _error(401, "not_authenticated", "Sign in to the admin or send an API token.")
+    if not (user.is_staff or user.has_perm("orders.review_order")):
+        return _error(403, "permission_denied", "Only staff and reviewers read decoded payloads.")
+    try:
+        body = json.loads(request.body)
+        payloads = [json_format.ParseDict(item, Payload()) for item in body["payloads"]]
+    except (ValueError, KeyError, TypeError, json_format.ParseError):
+        return _error(400, "invalid", 'Send {"payloads": [...]} in the proto JSON form.')
+    codec = payload_codec()
+    try:
+        decoded = asyncio.run(codec.decode(payloads)) if codec else payloads
+    except KeyringError as exc:
+        return _error(422, "undecodable", str(exc))
+    return JsonResponse({"payloads": [json_format.MessageToDict(p) for p in decoded]})

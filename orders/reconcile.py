@@ -1,0 +1,118 @@
+"""Reconciliation: the `orders` table against the workflows that own the orders, and payments against the
+final status. `manage.py reconcile` runs it; `check_status` shows the last run."""
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
+
+from django.db.models import Q
+from django.utils import timezone
+
+from orders.models import Order, Payment, ReconcileRun
+from workflows.types import ErrorTypes
+
+# Workflows that end this way never made a row (their first step refused the order): not drift.
+NEVER_CREATED = {ErrorTypes.CONFLICT, ErrorTypes.PAYMENT_ID_IN_USE}
+
+
+class Kinds:
+    MISSING_WORKFLOW = "missing_workflow"
+    MISSING_ROW = "missing_row"
+    STATUS_DIFFERS = "status_differs"
+    CLOSED_NOT_FINAL = "closed_not_final"
+    WORKFLOW_NOT_COMPLETED = "workflow_not_completed"
+    CAPTURED_NOT_COMPLETED = "captured_not_completed"
+
+
+@dataclass(frozen=True)
+class WorkflowView:
+    """What Temporal knows of one order: its execution status (RUNNING, COMPLETED, FAILED, ...), the order
+    status the workflow holds (its status query, or its result once completed), and a failure's type."""
+
+    execution_status: str
+    order_status: Optional[str] = None
+    failure_type: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.execution_status == "RUNNING"
+
+
+@dataclass(frozen=True)
+class Drift:
+    order_id: str
+    kind: str
+    detail: str
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    workflows: int = 0
+    drift: list[Drift] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.drift
+
+    def as_dict(self) -> dict:
+        return {"clean": self.clean, "rows": self.rows, "workflows": self.workflows, "seconds": round(self.seconds, 2),
+                "drift": [asdict(d) for d in self.drift]}
+
+
+WorkflowSource = Callable[[Optional[list[str]]], dict[str, WorkflowView]]
+
+
+def reconcile(workflows: WorkflowSource, settle_seconds: float = 2.0) -> Report:
+    """Compare every row with its workflow. `workflows(None)` lists every order workflow; `workflows(ids)`
+    looks again at some. A status that differs while the workflow runs is looked at again after
+    `settle_seconds`, since the row follows the workflow a moment later."""
+    began = time.monotonic()
+    views = workflows(None)
+    rows = dict(Order.objects.values_list("id", "status"))
+    drift = _compare(rows, views)
+    moving = [d.order_id for d in drift if d.kind == Kinds.STATUS_DIFFERS and views[d.order_id].running]
+    if moving:
+        time.sleep(settle_seconds)
+        views.update(workflows(moving))
+        rows.update(Order.objects.filter(pk__in=moving).values_list("id", "status"))
+        again = _compare({i: rows[i] for i in moving}, {i: views[i] for i in moving})
+        drift = [d for d in drift if d.order_id not in moving] + again
+    drift += _payments()
+    drift.sort(key=lambda d: (d.order_id, d.kind))
+    return Report(rows=len(rows), workflows=len(views), drift=drift, seconds=time.monotonic() - began)
+
+
+def _compare(rows: dict[str, str], views: dict[str, WorkflowView]) -> list[Drift]:
+    terminal = set(Order.terminal_statuses())
+    found = []
+    for order_id, status in rows.items():
+        view = views.get(order_id)
+        if view is None:
+            found.append(Drift(order_id, Kinds.MISSING_WORKFLOW, f"the row says {status}; Temporal has no workflow"))
+        elif not view.running and status not in terminal:
+            found.append(Drift(order_id, Kinds.CLOSED_NOT_FINAL, f"the workflow is {view.execution_status}; the row says {status}"))
+        elif view.execution_status not in ("RUNNING", "COMPLETED"):
+            found.append(Drift(order_id, Kinds.WORKFLOW_NOT_COMPLETED, f"the workflow is {view.execution_status}; the row says {status}"))
+        elif view.order_status != status:
+            found.append(Drift(order_id, Kinds.STATUS_DIFFERS, f"the workflow says {view.order_status}; the row says {status}"))
+    for order_id, view in views.items():
+        if order_id not in rows and view.failure_type not in NEVER_CREATED:
+            found.append(Drift(order_id, Kinds.MISSING_ROW, f"the workflow is {view.execution_status} ({view.order_status or 'no status'}); there is no row"))
+    return found
+
+
+def _payments() -> list[Drift]:
+    finished_elsewhere = Q(order__status__in=Order.terminal_statuses()) & ~Q(order__status=Order.Status.COMPLETED)
+    kept = Payment.objects.filter(finished_elsewhere, status=Payment.Status.CAPTURED).values_list("order_id", "payment_id", "order__status")
+    return [
+        Drift(order_id, Kinds.CAPTURED_NOT_COMPLETED, f"payment {payment_id} is captured; the order is {status}")
+        for order_id, payment_id, status in kept
+    ]
+
+
+def record(report: Report) -> ReconcileRun:
+    return ReconcileRun.objects.create(
+        finished_at=timezone.now(), rows=report.rows, workflows=report.workflows, drift=report.as_dict()["drift"], seconds=report.seconds
+    )
