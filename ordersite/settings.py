@@ -95,6 +95,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # Concurrent writers (web threads, worker activities) queue for the write lock instead of failing with
+    # "database is locked" when a read turns into a write; WAL lets reads go on meanwhile, and synchronous=FULL
+    # still syncs every commit to disk.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
     # A file, not memory, so that worker processes started by end-to-end tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 
