@@ -22,12 +22,21 @@ CLOSING_EVENTS = {
 
 
 @dataclass(frozen=True)
-class WorkflowOutcome:
-    execution_status: str  # Temporal's: RUNNING, COMPLETED, FAILED, ... or NOT_FOUND
-    order_status: Optional[str] = None  # what the workflow's result says, once it has completed
+class WorkflowView:
+    """What Temporal knows of one order (workflows.client.order_workflows): its execution status (RUNNING,
+    COMPLETED, FAILED, ...), the order status the workflow holds (its status query while it runs, its result once
+    completed), and a failure's type."""
+
+    execution_status: str
+    order_status: Optional[str] = None
+    failure_type: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.execution_status == "RUNNING"
 
 
-def order_problems(order_ids: Iterable[str], outcomes: Optional[dict[str, WorkflowOutcome]] = None) -> dict[str, list[str]]:
+def order_problems(order_ids: Iterable[str], outcomes: Optional[dict[str, WorkflowView]] = None) -> dict[str, list[str]]:
     """Problems per order id (only orders that have some). `outcomes` adds the check against the workflows."""
     ids = list(order_ids)
     orders = {o.pk: o for o in Order.objects.filter(pk__in=ids)}
@@ -91,8 +100,8 @@ def _trail(order: Order, trail: list[str]) -> list[str]:
     return []
 
 
-def _workflow(order: Order, outcome: Optional[WorkflowOutcome]) -> list[str]:
-    if outcome is None or outcome.execution_status == "NOT_FOUND":
+def _workflow(order: Order, outcome: Optional[WorkflowView]) -> list[str]:
+    if outcome is None:
         return ["no workflow"]
     if outcome.execution_status != "COMPLETED":
         return [f"its workflow is {outcome.execution_status}"]

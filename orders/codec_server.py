@@ -11,7 +11,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from google.protobuf import json_format
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from temporalio.api.common.v1 import Payload
 
 from workflows.codec import KeyringError
@@ -22,11 +23,13 @@ def _user(request):
     if request.user.is_authenticated:
         return request.user
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme in ("Token", "Bearer") and key:
-        token = Token.objects.select_related("user").filter(key=key.strip()).first()
-        if token and token.user.is_active:
-            return token.user
-    return None
+    if scheme not in ("Token", "Bearer") or not key.strip():
+        return None
+    try:
+        user, _ = TokenAuthentication().authenticate_credentials(key.strip())  # the API's own token check
+    except AuthenticationFailed:
+        return None
+    return user
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:

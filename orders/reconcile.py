@@ -8,6 +8,7 @@ from typing import Callable, Optional
 from django.db.models import Q
 from django.utils import timezone
 
+from orders.audit import WorkflowView
 from orders.models import Order, Payment, ReconcileRun
 from workflows.types import ErrorTypes
 
@@ -22,20 +23,6 @@ class Kinds:
     CLOSED_NOT_FINAL = "closed_not_final"
     WORKFLOW_NOT_COMPLETED = "workflow_not_completed"
     CAPTURED_NOT_COMPLETED = "captured_not_completed"
-
-
-@dataclass(frozen=True)
-class WorkflowView:
-    """What Temporal knows of one order: its execution status (RUNNING, COMPLETED, FAILED, ...), the order
-    status the workflow holds (its status query, or its result once completed), and a failure's type."""
-
-    execution_status: str
-    order_status: Optional[str] = None
-    failure_type: str = ""
-
-    @property
-    def running(self) -> bool:
-        return self.execution_status == "RUNNING"
 
 
 @dataclass(frozen=True)

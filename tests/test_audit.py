@@ -2,7 +2,7 @@
 
 import pytest
 
-from orders.audit import WorkflowOutcome, order_problems
+from orders.audit import WorkflowView, order_problems
 from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
 from tests.factories import OrderFactory
 
@@ -39,7 +39,7 @@ def test_sound_orders_have_no_problems():
         order_with(Status.PAYMENT_FAILED, [Event.RECEIVED, Event.PAYMENT_VOIDED], payment="voided", charge="voided"),
         order_with(Status.PAYMENT_FAILED, [Event.RECEIVED, Event.PAYMENT_DECLINED], payment="declined"),
     ]
-    outcomes = {o.id: WorkflowOutcome("COMPLETED", o.status) for o in good}
+    outcomes = {o.id: WorkflowView("COMPLETED", o.status) for o in good}
     assert order_problems([o.id for o in good], outcomes) == {}
 
 
@@ -72,8 +72,8 @@ def test_each_kind_of_broken_order_is_named(make, problem):
 @pytest.mark.parametrize(
     "outcome, problem",
     [
-        (WorkflowOutcome("FAILED"), "its workflow is FAILED"),
-        (WorkflowOutcome("COMPLETED", "cancelled"), "its workflow ended cancelled, the database says completed"),
+        (WorkflowView("FAILED"), "its workflow is FAILED"),
+        (WorkflowView("COMPLETED", "cancelled"), "its workflow ended cancelled, the database says completed"),
         (None, "no workflow"),
     ],
 )

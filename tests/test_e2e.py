@@ -262,7 +262,7 @@ def test_lost_replies_are_settled_with_the_providers_books(start_worker, live_te
     assert list(GatewayLedgerEntry.objects.filter(order_id="e2e-lost").values_list("state", flat=True)) == ["captured"]
     assert CarrierShipment.objects.filter(order_id="e2e-lost", state=CarrierShipment.State.DISPATCHED).count() == 1
     assert order.shipping_attempts == live_temporal.SHIPPING_MAX_ATTEMPTS and order.tracking_number
-    assert order_problems(["e2e-lost"], order_client.workflow_outcomes(["e2e-lost"])) == {}
+    assert order_problems(["e2e-lost"], order_client.order_workflows(["e2e-lost"])) == {}
     assert not Payment.objects.filter(order=order).exclude(status=Payment.Status.CAPTURED).exists()
 
 

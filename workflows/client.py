@@ -537,41 +537,11 @@ def wait_until_closed(order_id: str, timeout: float) -> bool:
     return _runner.run(wait(), timeout=timeout + settings.TEMPORAL_CLIENT_TIMEOUT)
 
 
-def workflow_outcomes(order_ids: list[str], concurrency: int = 16) -> dict:
-    """Each order's workflow: its execution status and, once completed, the order status its result gives
-    (orders.audit.WorkflowOutcome). Asked with bounded concurrency on the client's loop."""
-    from orders.audit import WorkflowOutcome
-
-    async def outcomes(batch: list[str]):
-        client = await _runner.client()
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(order_id: str) -> WorkflowOutcome:
-            handle = client.get_workflow_handle(order_workflow_id(order_id), result_type=WorkflowState)
-            async with gate:
-                try:
-                    description = await handle.describe()
-                except RPCError as exc:
-                    if exc.status != RPCStatusCode.NOT_FOUND:
-                        raise
-                    return WorkflowOutcome("NOT_FOUND")
-                status = description.status.name if description.status else "UNKNOWN"
-                if description.status != WorkflowExecutionStatus.COMPLETED:
-                    return WorkflowOutcome(status)
-                return WorkflowOutcome(status, (await handle.result()).status)
-
-        return dict(zip(batch, await asyncio.gather(*(one(order_id) for order_id in batch))))
-
-    found = {}
-    for start in range(0, len(order_ids), OUTCOME_BATCH):  # each batch within TEMPORAL_CLIENT_TIMEOUT
-        found.update(_runner.run(outcomes(order_ids[start : start + OUTCOME_BATCH])))
-    return found
-
-
 def order_workflows(order_ids: Optional[list[str]] = None, concurrency: int = 32) -> dict:
-    """What Temporal knows of orders (orders.reconcile.WorkflowView by order id): every order workflow (the
-    latest run of each id), or only those of `order_ids`. Asked with bounded concurrency on the client's loop."""
-    from orders.reconcile import WorkflowView
+    """What Temporal knows of orders (orders.audit.WorkflowView by order id; none for an id without a workflow):
+    every order workflow (the latest run of each id), or only those of `order_ids`. Asked with bounded concurrency
+    on the client's loop."""
+    from orders.audit import WorkflowView
 
     async def listed() -> dict[str, str]:
         client = await _runner.client()

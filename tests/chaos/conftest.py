@@ -33,7 +33,7 @@ class Scenario:
     def assert_nothing_lost(self, order_ids: list[str]) -> None:
         """Every order final, sound in money and goods and trail, its workflow completed with the same status;
         and reconcile finds no drift anywhere."""
-        problems = audit.order_problems(order_ids, order_client.workflow_outcomes(order_ids))
+        problems = audit.order_problems(order_ids, order_client.order_workflows(order_ids))
         assert problems == {}, problems
         result = self.stack.manage("reconcile", "--json")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -174,8 +174,8 @@ def summary_table(runs: list[Run]) -> Table:
 def closed_workflows(order_ids: list[str]) -> dict:
     deadline = time.monotonic() + CLOSE_WAIT_SECONDS
     while True:
-        outcomes = client.workflow_outcomes(order_ids)
-        if time.monotonic() > deadline or all(o.execution_status != "RUNNING" for o in outcomes.values()):
+        outcomes = client.order_workflows(order_ids)
+        if time.monotonic() > deadline or not any(o.running for o in outcomes.values()):
             return outcomes
         time.sleep(0.2)
 
