@@ -146,6 +146,22 @@ def drive_orders(api: Api, order_ids: list[str], concurrency: int, approve: bool
     return runs, time.monotonic() - began
 
 
+def bulk_approve(api: Api, order_ids: list[str], max_rounds: int = 5) -> list[dict]:
+    """Approve the orders with POST /orders/bulk/approve as a reviewer would: once, then again with those whose
+    outcome was unknown (not taken within the budget), until none is left. One entry per round."""
+    rounds, remaining = [], list(order_ids)
+    while remaining and len(rounds) < max_rounds:
+        began = time.monotonic()
+        status, body = api.call("POST /orders/bulk/approve", "POST", "/orders/bulk/approve", api.reviewer_token, {"ids": remaining})
+        seconds = time.monotonic() - began
+        if status != 200:
+            rounds.append({"orders": len(remaining), "seconds": round(seconds, 2), "status": status, "counts": {}})
+            break
+        rounds.append({"orders": len(remaining), "seconds": round(seconds, 2), "status": status, "counts": body["counts"]})
+        remaining = [o["id"] for o in body["outcomes"] if o["outcome"] == "unknown"]
+    return rounds
+
+
 def hammer(api: Api, route: str, paths: list[str], seconds: float, concurrency: int) -> float:
     """GET the paths round-robin from `concurrency` threads for `seconds`; returns requests per second."""
     deadline = time.monotonic() + seconds

@@ -24,3 +24,9 @@ def test_bench_smoke_run_completes_every_order_once(capsys):
     assert system["one_at_a_time"]["orders"] == 2 and system["waiting_for_review"]["orders"] == 4
     assert all(figures["requests_per_second"] > 0 for figures in system["reads_alone"].values())
     assert system["resources"]["workers"]["processes"] == 1 and system["resources"]["temporal"]["cpu_seconds"] > 0
+    # The waiting orders, approved in bulk: every one of them accepted, in as many rounds as it took.
+    bulk = system["bulk_approve"]
+    assert bulk["orders"] == 4 and all(r["status"] == 200 for r in bulk["rounds"]), bulk
+    last = bulk["rounds"][-1]["counts"]
+    decided = sum(r["counts"]["done"] + r["counts"]["processing"] for r in bulk["rounds"])
+    assert decided == 4 and last["refused"] == last["unknown"] == 0, bulk

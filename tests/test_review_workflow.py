@@ -1,8 +1,11 @@
 """The review desk's rules, judged by the workflow's validators (real OrderWorkflow, fake activities): claims and
 their expiry (time skipping), take-over, four-eyes, reason codes."""
 
+import asyncio
+from dataclasses import replace
+
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from tests.workflow_fakes import (
@@ -175,3 +178,34 @@ async def test_the_old_cancel_signal_still_works(env):
 
     assert state.status == "cancelled" and state.last_failure == "fraud"
     assert (fakes.args(Activities.CANCEL)[0].reason, fakes.args(Activities.CANCEL)[0].actor) == ("fraud", "ops")
+
+
+@pytest.mark.parametrize(
+    "update, request_, gate, activity",
+    [
+        (OrderWorkflow.approve, ApproveRequest("rita"), "approve_gate", Activities.APPROVE),
+        (OrderWorkflow.cancel, CancelRequest(actor="rita", code="out_of_stock"), "cancel_gate", Activities.CANCEL),
+    ],
+)
+async def test_a_bulk_decision_is_accepted_before_its_database_write(env, update, request_, gate, activity):
+    """A local activity holds the workflow task that carries an update's acceptance. A decision sent one at a time
+    is accepted once its database write is done; one sent in bulk is accepted first, and the write follows."""
+    held = asyncio.Event()
+    fakes = FakeActivities(**{gate: held})
+    accepted = lambda handle, request: handle.start_update(update, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)  # noqa: E731
+    async with running_workers(env.client, fakes) as (main_q, ship_q):
+        one, bulk = [await awaiting_review(env, fakes, main_q, ship_q) for _ in range(2)]
+        single = asyncio.create_task(accepted(one, request_))
+        in_bulk = await asyncio.wait_for(accepted(bulk, replace(request_, bulk=True)), timeout=10)
+        await asyncio.sleep(1)
+        single_accepted_while_held = single.done()
+        writes_while_held = len(fakes.args(activity))
+        held.set()
+        outcomes = [await (await single).result(), await in_bulk.result()]
+        finals = [await one.result(), await bulk.result()]
+        await save_history(env, bulk.id, f"order_bulk_{update.__name__}.json")
+
+    assert not single_accepted_while_held
+    assert writes_while_held == 2  # both writes had started: the bulk one was accepted before its write ended
+    assert all(o.accepted for o in outcomes)
+    assert {f.status for f in finals} == {"completed" if update == OrderWorkflow.approve else "cancelled"}

@@ -48,7 +48,7 @@ from workflows.types import (
 # Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
 # replaying them. `make histories` refreshes the current release's.
 HISTORIES = Path(__file__).parent / "histories"
-CURRENT_HISTORIES = HISTORIES / "release-3"
+CURRENT_HISTORIES = HISTORIES / "release-4"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")
@@ -103,6 +103,7 @@ class FakeActivities:
     dispatch_gate: Optional[asyncio.Event] = None
     address_gate: Optional[asyncio.Event] = None
     cancel_gate: Optional[asyncio.Event] = None
+    approve_gate: Optional[asyncio.Event] = None
     slow_early_address_changes: bool = False
     charge_unavailable: bool = False  # every charge fails before reaching the gateway
     charge_lost_reply: bool = False  # every charge is captured, then its reply is lost
@@ -140,6 +141,8 @@ class FakeActivities:
     @activity.defn(name=Activities.APPROVE)
     async def approve(self, decision: ReviewDecision) -> str:
         self._record(Activities.APPROVE, decision)
+        if self.approve_gate:
+            await self.approve_gate.wait()
         return "approved"
 
     @activity.defn(name=Activities.RECORD_APPROVAL)

@@ -12,7 +12,7 @@ import contextvars
 import gc
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any, Optional
 
@@ -414,28 +414,36 @@ async def _update(
     its outcome. `sending` bounds how many are being sent at once (until their validators answer)."""
     handle = await _handle(order_id)
     wait = wait or settings.TEMPORAL_UPDATE_WAIT
-    deadline = asyncio.get_running_loop().time() + wait
-    try:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+
+    async def accepted():
         async with sending or contextlib.nullcontext():
-            pending = await handle.start_update(
+            return await handle.start_update(
                 update,
                 arg,
                 id=update_id,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=MessageResult,
-                rpc_timeout=timedelta(seconds=max(0.1, deadline - asyncio.get_running_loop().time())),
+                rpc_timeout=timedelta(seconds=max(0.1, deadline - loop.time())),
             )
+
+    try:
+        # The SDK asks again while the update is only admitted, and retries a busy server, each time with the full
+        # rpc_timeout: the deadline is kept here.
+        pending = await asyncio.wait_for(accepted(), timeout=max(0.1, deadline - loop.time()))
     except WorkflowUpdateFailedError as exc:  # the validator's refusal, known at once
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        # No validator has run (no worker took the task in time): nothing was accepted.
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, asyncio.TimeoutError) as exc:
+        # Not accepted within the wait (no worker took the task in time, or its answer is still on the way): the
+        # outcome is unknown, never reported as accepted. A retry is safe: a decision already taken is refused.
         raise TemporalUnavailable("the order did not take the message in time; its outcome is unknown, retry") from exc
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         raise _NoRunningWorkflow() from exc
     try:
-        result = await asyncio.wait_for(pending.result(), timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        result = await asyncio.wait_for(pending.result(), timeout=max(0.0, deadline - loop.time()))
     except WorkflowUpdateFailedError as exc:
         raise MessageRejected(getattr(exc.cause, "message", None) or str(exc.cause)) from exc
     except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -464,6 +472,10 @@ def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOut
     validator answers for it: done (its outcome is known), processing (accepted, outcome still running), refused
     (with the reason) or unknown (not taken in time: nothing is known, try again)."""
     budget = settings.BULK_REVIEW_BUDGET
+    request = replace(request, bulk=True)
+    # One id per order for the same reviewer's bulk decision: repeating the action on an order whose decision was
+    # accepted after the answer went out gets that decision's outcome again, not a refusal of a second one.
+    update_id = _update_id(update, request.actor, "bulk")
 
     async def decide() -> list[BulkOutcome]:
         loop = asyncio.get_running_loop()
@@ -473,7 +485,7 @@ def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOut
             remaining = deadline - loop.time()
             try:
                 # Bounded while it is sent (until its validator answers); its outcome is then awaited apart.
-                result = await _update(order_id, update, request, None, wait=remaining, sending=gate)
+                result = await _update(order_id, update, request, update_id, wait=remaining, sending=gate)
             except MessageRejected as exc:
                 return BulkOutcome(order_id, BulkOutcome.REFUSED, str(exc))
             except _NoRunningWorkflow:

@@ -11,7 +11,7 @@ Money and state rules (see the README's "Money and state"):
 - message handlers never fail the workflow; an address change is accepted only if the shipment will use it.
 
 Changes since the first release are guarded with `workflow.patched()` (workflows/steps.py RELEASE_2, and
-SETTLE_UNKNOWN_CHARGE here), so that orders started before them replay and finish on the path they started on.
+SETTLE_UNKNOWN_CHARGE, SEARCH_ATTRIBUTES and BULK_ANSWER_FIRST here), so that orders started before them replay and finish on the path they started on.
 """
 
 import asyncio
@@ -82,6 +82,10 @@ CARRIER_CALLED = "the carrier has been called; the address can no longer change"
 SETTLE_UNKNOWN_CHARGE = "settle-unknown-charge"
 # Search attributes (workflows/search_attributes.py), upserted at every transition; orders started before have none.
 SEARCH_ATTRIBUTES = "search-attributes"
+# A decision sent in bulk is accepted before its effects run (OrderWorkflow._answer_first).
+BULK_ANSWER_FIRST = "bulk-answer-first"
+# How long the effects of a bulk decision wait: any timer ends the workflow task that carries the acceptance.
+NEXT_TASK = timedelta(milliseconds=1)
 
 
 @workflow.defn(name="OrderWorkflow")
@@ -168,8 +172,10 @@ class OrderWorkflow:
         self._status = OrderStatus.AWAITING_REVIEW
 
         if not await self._review():
+            await self._answer_first(self._cancel)
             return await self._cancel_order()
         self._step = "approve"
+        await self._answer_first(self._approval)
         approval = self._approval
         approvers = [a.actor for a in self._approvals] or [approval.actor]
         await bookkeeping(Activities.APPROVE, ReviewDecision(self._id, approval.actor, note=approval.note, approvers=approvers))
@@ -202,6 +208,13 @@ class OrderWorkflow:
             except asyncio.TimeoutError:
                 self._cancel = CancelRequest(reason=REVIEW_TIMED_OUT, role=Roles.SYSTEM)
         return self._cancel is None
+
+    async def _answer_first(self, decision) -> None:
+        """An update is accepted only when the workflow task that ran its validator completes, and a local activity
+        keeps that task open until it is done. So a decision sent in bulk lets the task end first (a 1 ms timer):
+        the reviewer's answer does not wait for the database write, and the bulk's next orders are taken sooner."""
+        if decision.bulk and workflow.patched(BULK_ANSWER_FIRST):
+            await workflow.sleep(NEXT_TASK)
 
     async def _pay(self) -> bool:
         self._step = "payment"
@@ -580,6 +593,7 @@ class OrderWorkflow:
                 self._approval = request
                 return None
             record = ApprovalRecord(self._id, request.actor, request.note, self._approvals_required)
+            await self._answer_first(request)
             try:
                 await bookkeeping(Activities.RECORD_APPROVAL, record)
             except StepFailed as err:

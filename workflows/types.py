@@ -209,6 +209,7 @@ class ApproveRequest:
     actor: str = "system"
     note: str = ""
     role: str = Roles.REVIEWER
+    bulk: bool = False  # one of many sent at once: answered before its effects run (OrderWorkflow._answer_first)
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ class CancelRequest:
     code: str = ""
     note: str = ""
     role: str = Roles.REVIEWER
+    bulk: bool = False
 
     @property
     def text(self) -> str:

@@ -6,7 +6,8 @@ Passes, one after the other, each on its own freshly booted stack (bench/stack.p
    server with the project's flags;
 2. the order system with 1 worker process: N orders through the API with C clients (start, approve once it
    awaits review, follow to the end); then one order at a time; then GET /orders/{id} and /status alone; then
-   the worker's memory with --waiting orders waiting for review;
+   the worker's memory with --waiting orders waiting for review; then --bulk of those approved with
+   POST /orders/bulk/approve, as many rounds as it takes;
 3. the order system with 2 worker processes: the same N orders with C clients.
 It fails if any order does not complete with exactly one captured payment. It never asserts a timing.
 """
@@ -27,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import procs, skeleton
-from bench.load import Api, Recorder, drive_orders, hammer
+from bench.load import Api, Recorder, bulk_approve, drive_orders, hammer
 from bench.stack import Stack, boot, fresh_database
 from orders.management.commands._exit import TemporalCommand
 from workflows.devserver import dev_server_command, free_port, wait_for_port
@@ -50,6 +51,7 @@ class Command(TemporalCommand):
         parser.add_argument("--single", type=int, default=30, help="orders driven one at a time")
         parser.add_argument("--reads-seconds", type=float, default=10.0, help="how long each read-only pass lasts")
         parser.add_argument("--waiting", type=int, default=1000, help="orders left waiting for review, for the memory check")
+        parser.add_argument("--bulk", type=int, default=500, help="of the waiting orders, how many one bulk approval takes")
         parser.add_argument("--no-compare", action="store_true", help="skip the pass with 2 worker processes")
         parser.add_argument("--no-skeleton", action="store_true", help="skip the skeleton pass")
         parser.add_argument(
@@ -167,7 +169,7 @@ class Command(TemporalCommand):
         running = [f"/orders/{order_id}/status" for order_id in waiting_ids[:200]]
         reads = {}
         for route, paths in (("GET /orders/{id}/", completed), ("GET /orders/{id}/status", running)):
-            if not paths:
+            if not paths or self.options["reads_seconds"] <= 0:
                 continue
             recorder = Recorder()
             read_api = Api(stack.url, stack.client_token, stack.reviewer_token, recorder)
@@ -175,6 +177,13 @@ class Command(TemporalCommand):
                 rate = hammer(read_api, route, paths, self.options["reads_seconds"], c)
             reads[route] = {"requests_per_second": round(rate, 1), **percentiles(recorder.times[route])}
         found["reads_alone"] = reads
+        bulk_ids = waiting_ids[: self.options["bulk"]]
+        if bulk_ids:
+            before = procs.by_role(stack.root_pid) if stack.root_pid else None
+            with self._status(f"Bulk approval of {len(bulk_ids)} orders"):
+                found["bulk_approve"] = {"orders": len(bulk_ids), "rounds": bulk_approve(api, bulk_ids)}
+            if before is not None:
+                found["bulk_approve"]["resources"] = procs.usage(before, procs.by_role(stack.root_pid))
         return found
 
     # --- helpers -----------------------------------------------------------------------------
@@ -232,6 +241,9 @@ class Command(TemporalCommand):
             rows.append(("one at a time: server p50 s", f"{system['one_at_a_time']['server_seconds']['p50']:.3f}"))
             for route, figures in system["reads_alone"].items():
                 rows.append((f"{route} alone, req/s (p50 s)", f"{figures['requests_per_second']:.0f} ({figures['p50']:.3f})"))
+        for i, bulk in enumerate(system.get("bulk_approve", {}).get("rounds", []), start=1):
+            counts = ", ".join(f"{k} {v}" for k, v in bulk["counts"].items() if v) or f"HTTP {bulk['status']}"
+            rows.append((f"bulk approve, round {i}: {bulk['orders']} orders", f"{bulk['seconds']:.1f} s ({counts})"))
         if "waiting_for_review" in system:
             waiting = system["waiting_for_review"]
             rows.append((f"worker RSS with {waiting['orders']} orders waiting, MiB", f"{waiting['worker_rss_mib']:.0f}"))
