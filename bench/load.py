@@ -146,7 +146,7 @@ def drive_orders(api: Api, order_ids: list[str], concurrency: int, approve: bool
     return runs, time.monotonic() - began
 
 
-def bulk_approve(api: Api, order_ids: list[str], max_rounds: int = 5) -> list[dict]:
+def bulk_approve(api: Api, order_ids: list[str], max_rounds: int = 10) -> list[dict]:
     """Approve the orders with POST /orders/bulk/approve as a reviewer would: once, then again with those whose
     outcome was unknown (not taken within the budget), until none is left. One entry per round."""
     rounds, remaining = [], list(order_ids)
@@ -157,8 +157,9 @@ def bulk_approve(api: Api, order_ids: list[str], max_rounds: int = 5) -> list[di
         if status != 200:
             rounds.append({"orders": len(remaining), "seconds": round(seconds, 2), "status": status, "counts": {}})
             break
-        rounds.append({"orders": len(remaining), "seconds": round(seconds, 2), "status": status, "counts": body["counts"]})
-        remaining = [o["id"] for o in body["outcomes"] if o["outcome"] == "unknown"]
+        unknown = [o["id"] for o in body["outcomes"] if o["outcome"] == "unknown"]
+        rounds.append({"orders": len(remaining), "seconds": round(seconds, 2), "status": status, "counts": body["counts"], "unknown": unknown[:20]})
+        remaining = unknown
     return rounds
 
 
