@@ -10,6 +10,7 @@ from django.core.management import get_commands
 
 from tests.conftest import ROOT
 from workflows.binaries import temporal_cli
+from workflows.devserver import DYNAMIC_CONFIG
 from workflows.types import MAIN_TASK_QUEUE, SHIPPING_TASK_QUEUE
 from workflows.worker import QUEUES
 
@@ -78,6 +79,14 @@ def test_mounted_scripts_exist():
         for part in command if isinstance(command, list) else [command]:
             if part.startswith("/deploy/"):
                 assert (ROOT / "deploy" / "temporal" / part.removeprefix("/deploy/")).exists()
+
+
+def test_the_compose_server_reads_its_transfer_queue_as_often_as_the_dev_server():
+    """The dev server's dispatch setting (workflows/devserver.py) holds for the compose stack's server too."""
+    mounted = SERVICES["temporal"]["environment"]["DYNAMIC_CONFIG_FILE_PATH"].removeprefix("config/dynamicconfig/")
+    config = yaml.safe_load((ROOT / "deploy" / "temporal" / "dynamicconfig" / mounted).read_text())
+    key = "history.transferProcessorMaxPollRPS"
+    assert [entry["value"] for entry in config[key]] == [int(DYNAMIC_CONFIG[key])]
 
 
 def test_temporal_images_match_the_dev_server_versions():
