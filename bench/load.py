@@ -163,6 +163,23 @@ def bulk_approve(api: Api, order_ids: list[str], max_rounds: int = 10) -> list[d
     return rounds
 
 
+def wait_until_final(api: Api, order_ids: list[str], concurrency: int) -> dict[str, int]:
+    """Follow the orders with GET /orders/{id}/status?wait=30 until each is final; their final statuses, counted."""
+
+    def final(order_id: str) -> str:
+        for _ in range(10):
+            code, answer = api.call("GET /orders/{id}/status?wait=30", "GET", f"/orders/{order_id}/status?wait=30", api.client_token)
+            if code == 200 and answer["status"] in FINAL:
+                return answer["status"]
+        return "not final"
+
+    counts: dict[str, int] = defaultdict(int)
+    with ThreadPoolExecutor(concurrency) as pool:
+        for status in pool.map(final, order_ids):
+            counts[status] += 1
+    return dict(counts)
+
+
 def hammer(api: Api, route: str, paths: list[str], seconds: float, concurrency: int) -> float:
     """GET the paths round-robin from `concurrency` threads for `seconds`; returns requests per second."""
     deadline = time.monotonic() + seconds

@@ -30,3 +30,4 @@ def test_bench_smoke_run_completes_every_order_once(capsys):
     last = bulk["rounds"][-1]["counts"]
     decided = sum(r["counts"]["done"] + r["counts"]["processing"] for r in bulk["rounds"])
     assert decided == 4 and last["refused"] == last["unknown"] == 0, bulk
+    assert bulk["final_statuses"] == {"completed": 4}, bulk  # and every one of them then went through

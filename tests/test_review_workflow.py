@@ -180,6 +180,27 @@ async def test_the_old_cancel_signal_still_works(env):
     assert (fakes.args(Activities.CANCEL)[0].reason, fakes.args(Activities.CANCEL)[0].actor) == ("fraud", "ops")
 
 
+async def test_a_bulk_decision_sets_the_order_going_when_the_bulk_budget_is_over(env):
+    """A bulk decision is accepted at once, and what it sets going (the approval's write, the payment, the shipment)
+    waits out the hold the bulk gave it. A first of two approvals sets nothing going: it is answered without it."""
+    fakes = FakeActivities()
+    in_bulk = lambda actor: ApproveRequest(actor, bulk=True, hold_seconds=10)  # noqa: E731
+    async with running_workers(env.client, fakes) as (main_q, ship_q):
+        held = await awaiting_review(env, fakes, main_q, ship_q)
+        four_eyes = await awaiting_review(env, fakes, main_q, ship_q, four_eyes_amount=FOUR_EYES)
+        accepted = await held.start_update(OrderWorkflow.approve, in_bulk("rita"), wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        first_of_two = await asyncio.wait_for(four_eyes.execute_update(OrderWorkflow.approve, in_bulk("rita")), timeout=6)
+        writes_during_hold = len(fakes.args(Activities.APPROVE)) + len(fakes.args(Activities.CHARGE))
+        outcome = await accepted.result()
+        final = await held.result()
+        await save_history(env, held.id, "order_bulk_approve_held.json")
+
+    assert writes_during_hold == 0
+    assert first_of_two.accepted and first_of_two.detail.startswith("approved 1 of 2"), first_of_two
+    assert outcome.accepted and final.status == "completed"
+    assert len(fakes.args(Activities.APPROVE)) == len(fakes.args(Activities.CHARGE)) == 1
+
+
 @pytest.mark.parametrize(
     "update, request_, gate, activity",
     [

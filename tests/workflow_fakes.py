@@ -48,7 +48,7 @@ from workflows.types import (
 # Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
 # replaying them. `make histories` refreshes the current release's.
 HISTORIES = Path(__file__).parent / "histories"
-CURRENT_HISTORIES = HISTORIES / "release-4"
+CURRENT_HISTORIES = HISTORIES / "release-5"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")

@@ -409,9 +409,11 @@ async def _update(
     update_id: Optional[str],
     wait: Optional[float] = None,
     sending: Optional[asyncio.Semaphore] = None,
+    hold: bool = False,
 ) -> MessageResult:
     """Send an update and wait `wait` seconds at most (TEMPORAL_UPDATE_WAIT by default), for its acceptance and then
-    its outcome. `sending` bounds how many are being sent at once (until their validators answer)."""
+    its outcome. `sending` bounds how many are being sent at once (until their validators answer). `hold`: the
+    decision's effects wait until the deadline (its hold_seconds, set as it is sent)."""
     handle = await _handle(order_id)
     wait = wait or settings.TEMPORAL_UPDATE_WAIT
     loop = asyncio.get_running_loop()
@@ -421,7 +423,7 @@ async def _update(
         async with sending or contextlib.nullcontext():
             return await handle.start_update(
                 update,
-                arg,
+                replace(arg, hold_seconds=round(max(0.0, deadline - loop.time()), 3)) if hold else arg,
                 id=update_id,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 result_type=MessageResult,
@@ -470,9 +472,12 @@ def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOut
     """Send the same decision (update `update` with argument `request`) to many orders at once, at most
     BULK_REVIEW_CONCURRENCY at a time on the client's loop, within BULK_REVIEW_BUDGET seconds in all. Each order's
     validator answers for it: done (its outcome is known), processing (accepted, outcome still running), refused
-    (with the reason) or unknown (not taken in time: nothing is known, try again)."""
+    (with the reason) or unknown (not taken in time: nothing is known, try again). When there are more orders than
+    are sent at once, the decisions come first: what they set going (payments, shipments) starts when the budget is
+    over (OrderWorkflow._answer_first), instead of slowing down the acceptance of the rest."""
     budget = settings.BULK_REVIEW_BUDGET
     request = replace(request, bulk=True)
+    hold = len(order_ids) > settings.BULK_REVIEW_CONCURRENCY
     # One id per order for the same reviewer's bulk decision: repeating the action on an order whose decision was
     # accepted after the answer went out gets that decision's outcome again, not a refusal of a second one.
     update_id = _update_id(update, request.actor, "bulk")
@@ -485,7 +490,7 @@ def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOut
             remaining = deadline - loop.time()
             try:
                 # Bounded while it is sent (until its validator answers); its outcome is then awaited apart.
-                result = await _update(order_id, update, request, update_id, wait=remaining, sending=gate)
+                result = await _update(order_id, update, request, update_id, wait=remaining, sending=gate, hold=hold)
             except MessageRejected as exc:
                 return BulkOutcome(order_id, BulkOutcome.REFUSED, str(exc))
             except _NoRunningWorkflow:

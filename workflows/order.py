@@ -209,12 +209,17 @@ class OrderWorkflow:
                 self._cancel = CancelRequest(reason=REVIEW_TIMED_OUT, role=Roles.SYSTEM)
         return self._cancel is None
 
-    async def _answer_first(self, decision) -> None:
+    async def _answer_first(self, decision, hold: bool = True) -> None:
         """An update is accepted only when the workflow task that ran its validator completes, and a local activity
-        keeps that task open until it is done. So a decision sent in bulk lets the task end first (a 1 ms timer):
-        the reviewer's answer does not wait for the database write, and the bulk's next orders are taken sooner."""
+        keeps that task open until it is done. So a decision sent in bulk lets the task end first (a timer): the
+        reviewer's answer does not wait for the database write, and the bulk's next orders are taken sooner.
+
+        A bulk decision that sets the order going (`hold`) also waits out what was left of the bulk's budget when it
+        was sent (`hold_seconds`): otherwise the payments and shipments of the orders already taken compete with the
+        acceptance of the rest, and a bulk of 500 took about 300 in one action. It needs no patch of its own: the
+        wait comes from the update's input, which is in the history, and decisions recorded before carry none."""
         if decision.bulk and workflow.patched(BULK_ANSWER_FIRST):
-            await workflow.sleep(NEXT_TASK)
+            await workflow.sleep(max(NEXT_TASK, timedelta(seconds=decision.hold_seconds if hold else 0)))
 
     async def _pay(self) -> bool:
         self._step = "payment"
@@ -593,7 +598,7 @@ class OrderWorkflow:
                 self._approval = request
                 return None
             record = ApprovalRecord(self._id, request.actor, request.note, self._approvals_required)
-            await self._answer_first(request)
+            await self._answer_first(request, hold=False)  # a first of two sets nothing going: answered at once
             try:
                 await bookkeeping(Activities.RECORD_APPROVAL, record)
             except StepFailed as err:

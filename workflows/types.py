@@ -210,6 +210,7 @@ class ApproveRequest:
     note: str = ""
     role: str = Roles.REVIEWER
     bulk: bool = False  # one of many sent at once: answered before its effects run (OrderWorkflow._answer_first)
+    hold_seconds: float = 0.0  # in bulk: how long its effects wait (until the bulk's budget is over)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class CancelRequest:
     note: str = ""
     role: str = Roles.REVIEWER
     bulk: bool = False
+    hold_seconds: float = 0.0
 
     @property
     def text(self) -> str:

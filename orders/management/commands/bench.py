@@ -7,7 +7,7 @@ Passes, one after the other, each on its own freshly booted stack (bench/stack.p
 2. the order system with 1 worker process: N orders through the API with C clients (start, approve once it
    awaits review, follow to the end); then one order at a time; then GET /orders/{id} and /status alone; then
    the worker's memory with --waiting orders waiting for review; then --bulk of those approved with
-   POST /orders/bulk/approve, as many rounds as it takes;
+   POST /orders/bulk/approve, as many rounds as it takes, and followed until all are final;
 3. the order system with 2 worker processes: the same N orders with C clients.
 It fails if any order does not complete with exactly one captured payment. It never asserts a timing.
 """
@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench import procs, skeleton
-from bench.load import Api, Recorder, bulk_approve, drive_orders, hammer
+from bench.load import Api, Recorder, bulk_approve, drive_orders, hammer, wait_until_final
 from bench.stack import Stack, boot, fresh_database
 from orders.management.commands._exit import TemporalCommand
 from workflows.devserver import dev_server_command, free_port, wait_for_port
@@ -180,8 +181,12 @@ class Command(TemporalCommand):
         bulk_ids = waiting_ids[: self.options["bulk"]]
         if bulk_ids:
             before = procs.by_role(stack.root_pid) if stack.root_pid else None
+            began = time.monotonic()
             with self._status(f"Bulk approval of {len(bulk_ids)} orders"):
                 found["bulk_approve"] = {"orders": len(bulk_ids), "rounds": bulk_approve(api, bulk_ids)}
+            with self._status(f"Following the {len(bulk_ids)} approved orders to the end"):
+                found["bulk_approve"]["final_statuses"] = wait_until_final(api, bulk_ids, c)
+            found["bulk_approve"]["all_final_seconds"] = round(time.monotonic() - began, 1)
             if before is not None:
                 found["bulk_approve"]["resources"] = procs.usage(before, procs.by_role(stack.root_pid))
         return found
@@ -244,6 +249,10 @@ class Command(TemporalCommand):
         for i, bulk in enumerate(system.get("bulk_approve", {}).get("rounds", []), start=1):
             counts = ", ".join(f"{k} {v}" for k, v in bulk["counts"].items() if v) or f"HTTP {bulk['status']}"
             rows.append((f"bulk approve, round {i}: {bulk['orders']} orders", f"{bulk['seconds']:.1f} s ({counts})"))
+        if "all_final_seconds" in system.get("bulk_approve", {}):
+            bulk = system["bulk_approve"]
+            finals = ", ".join(f"{k} {v}" for k, v in sorted(bulk["final_statuses"].items()))
+            rows.append(("bulk approve: all final after", f"{bulk['all_final_seconds']:.1f} s ({finals})"))
         if "waiting_for_review" in system:
             waiting = system["waiting_for_review"]
             rows.append((f"worker RSS with {waiting['orders']} orders waiting, MiB", f"{waiting['worker_rss_mib']:.0f}"))
