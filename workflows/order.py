@@ -84,7 +84,8 @@ SETTLE_UNKNOWN_CHARGE = "settle-unknown-charge"
 SEARCH_ATTRIBUTES = "search-attributes"
 # A decision sent in bulk is accepted before its effects run (OrderWorkflow._answer_first).
 BULK_ANSWER_FIRST = "bulk-answer-first"
-# How long the effects of a bulk decision wait: any timer ends the workflow task that carries the acceptance.
+# The shortest wait before a bulk decision's effects: any timer ends the workflow task that carries the acceptance
+# (the dev server fires it about a second later; a large bulk also holds them until its budget is over).
 NEXT_TASK = timedelta(milliseconds=1)
 
 
