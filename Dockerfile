@@ -1,4 +1,4 @@
-# The app image: web (gunicorn), workers and the migrate step all run from it.
+# The app image: web (gunicorn, ASGI), workers and the migrate step all run from it.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,4 +18,5 @@ RUN python -m compileall -q workflows \
 USER app
 
 EXPOSE 8000 9464
-CMD ["gunicorn", "ordersite.wsgi:application", "--config", "ordersite/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]
+# gunicorn.conf.py names the application (ordersite/asgi.py) and the worker class, as for `make run`.
+CMD ["gunicorn", "--config", "ordersite/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

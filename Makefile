@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast chaos lint migrate histories bench clean
+.PHONY: install browser run test test-fast chaos lint migrate histories bench bench-waits clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ migrate: install
 run: install .env
 	$(BIN)/python manage.py run_stack
 
-test: install
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here): installed when missing
+# and this runs as root with apt-get; otherwise the one command to run is named.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "Chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; }
+
+test: install browser
 	$(BIN)/pytest
 
 # The chaos suite (README "Reliability"): workers, the Temporal server, web workers and PostgreSQL killed or
@@ -42,13 +50,20 @@ test-fast: install
 bench: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench $(BENCH_ARGS)
 
+# Long polls beside everything else (README "Performance"): 500 concurrent GET /orders/{id}/status?wait=60 on 500
+# unfinished orders from 10 clients, on the default 2 web processes, while /healthz, the admin's order page and
+# GET /orders/{id}/ are probed. BENCH_ARGS passes options, e.g. BENCH_ARGS="--wait 20".
+bench-waits: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench_waits $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 
 # Refresh the current release's committed workflow histories (tests/histories/release-N) that
 # tests/test_replay.py replays; earlier releases' histories are never rewritten.
 histories: install
-	RECORD_HISTORIES=1 $(BIN)/pytest tests/test_workflows.py tests/test_workflow_races.py tests/test_review_workflow.py
+	RECORD_HISTORIES=1 $(BIN)/pytest tests/test_workflows.py tests/test_workflow_races.py tests/test_review_workflow.py \
+		tests/test_workflow_endings.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

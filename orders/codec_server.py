@@ -5,6 +5,7 @@ Decoding changes nothing, and CORS (django-cors-headers) lets only TEMPORAL_UI_U
 endpoint needs no CSRF token (the UI has none to send)."""
 
 import asyncio
+import base64
 import json
 
 from django.http import JsonResponse
@@ -32,6 +33,13 @@ def _user(request):
     return user
 
 
+def _strict(item: dict) -> dict:
+    """The payload as sent, once its bytes are known to be base64 (protobuf's JSON parser skips what is not)."""
+    for value in [item.get("data", ""), *item.get("metadata", {}).values()]:
+        base64.b64decode(value, validate=True)  # binascii.Error is a ValueError
+    return item
+
+
 def _error(status: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"error": code, "detail": detail}, status=status)
 
@@ -46,12 +54,12 @@ def decode(request):
         return _error(403, "permission_denied", "Only staff and reviewers read decoded payloads.")
     try:
         body = json.loads(request.body)
-        payloads = [json_format.ParseDict(item, Payload()) for item in body["payloads"]]
-    except (ValueError, KeyError, TypeError, json_format.ParseError):
-        return _error(400, "invalid", 'Send {"payloads": [...]} in the proto JSON form.')
+        payloads = [json_format.ParseDict(_strict(item), Payload()) for item in body["payloads"]]
+    except (ValueError, KeyError, TypeError, AttributeError, json_format.ParseError):
+        return _error(400, "invalid", 'Send {"payloads": [...]} in the proto JSON form, bytes in base64.')
     codec = payload_codec()
     try:
         decoded = asyncio.run(codec.decode(payloads)) if codec else payloads
     except KeyringError as exc:
-        return _error(422, "undecodable", str(exc))
+        return _error(400, "undecodable", str(exc))
     return JsonResponse({"payloads": [json_format.MessageToDict(p) for p in decoded]})

@@ -6,7 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from workflows import client
+from orders.temporal import readiness
 
 
 @require_GET
@@ -28,11 +28,7 @@ def database_check() -> dict:
 
 
 def temporal_check() -> dict:
-    try:
-        client.ping()
-    except client.TemporalUnavailable as exc:
-        return {"ok": False, "detail": str(exc)}
-    return {"ok": True, "detail": "reachable"}
+    return readiness.check()
 
 
 @require_GET

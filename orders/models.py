@@ -31,9 +31,10 @@ class Order(models.Model):
 
     # The one table of allowed transitions. SHIPPING -> SHIPPING is a new shipping attempt.
     TRANSITIONS = {
-        Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED},
-        Status.AWAITING_REVIEW: {Status.APPROVED, Status.CANCELLED},
-        # -> FAILED after a capture: something unexpected happened, and the money was refunded.
+        # -> FAILED from any open status: a step could not succeed (its write refused, an unexpected error); after a
+        # capture, the money was refunded first.
+        Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED, Status.FAILED},
+        Status.AWAITING_REVIEW: {Status.APPROVED, Status.CANCELLED, Status.FAILED},
         Status.APPROVED: {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED, Status.FAILED},
         Status.PAID: {Status.SHIPPING, Status.CANCELLED, Status.FAILED},
         Status.SHIPPING: {Status.SHIPPING, Status.COMPLETED, Status.FAILED, Status.CANCELLED},

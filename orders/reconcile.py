@@ -1,6 +1,8 @@
-"""Reconciliation: the `orders` table against the workflows that own the orders, and payments against the
-final status. `manage.py reconcile` runs it; `check_status` shows the last run."""
+"""Reconciliation: the `orders` table against the workflows that own the orders, payments against the final
+status, and the running orders that are stuck (orders/temporal/stuck.py). `manage.py reconcile` runs it;
+`check_status` shows the last run."""
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
@@ -10,7 +12,10 @@ from django.utils import timezone
 
 from orders.audit import WorkflowView
 from orders.models import Order, Payment, ReconcileRun
+from orders.temporal.stuck import StuckOrder
 from workflows.types import ErrorTypes
+
+log = logging.getLogger(__name__)
 
 # Workflows that end this way never made a row (their first step refused the order): not drift.
 NEVER_CREATED = {ErrorTypes.CONFLICT, ErrorTypes.PAYMENT_ID_IN_USE}
@@ -23,6 +28,7 @@ class Kinds:
     CLOSED_NOT_FINAL = "closed_not_final"
     WORKFLOW_NOT_COMPLETED = "workflow_not_completed"
     CAPTURED_NOT_COMPLETED = "captured_not_completed"
+    STUCK = "stuck"
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,13 @@ class Report:
 WorkflowSource = Callable[[Optional[list[str]]], dict[str, WorkflowView]]
 
 
-def reconcile(workflows: WorkflowSource, settle_seconds: float = 2.0) -> Report:
+def reconcile(
+    workflows: WorkflowSource, settle_seconds: float = 2.0, stuck: Optional[Callable[[], list[StuckOrder]]] = None
+) -> Report:
     """Compare every row with its workflow. `workflows(None)` lists every order workflow; `workflows(ids)`
     looks again at some. A status that differs while the workflow runs is looked at again after
-    `settle_seconds`, since the row follows the workflow a moment later."""
+    `settle_seconds`, since the row follows the workflow a moment later. `stuck()` lists the stuck orders: each
+    is drift, and a warning in the log."""
     began = time.monotonic()
     views = workflows(None)
     rows = dict(Order.objects.values_list("id", "status"))
@@ -66,7 +75,7 @@ def reconcile(workflows: WorkflowSource, settle_seconds: float = 2.0) -> Report:
         rows.update(Order.objects.filter(pk__in=moving).values_list("id", "status"))
         again = _compare({i: rows[i] for i in moving}, {i: views[i] for i in moving})
         drift = [d for d in drift if d.order_id not in moving] + again
-    drift += _payments()
+    drift += _payments() + _stuck(stuck() if stuck else [])
     drift.sort(key=lambda d: (d.order_id, d.kind))
     return Report(rows=len(rows), workflows=len(views), drift=drift, seconds=time.monotonic() - began)
 
@@ -97,6 +106,16 @@ def _payments() -> list[Drift]:
         Drift(order_id, Kinds.CAPTURED_NOT_COMPLETED, f"payment {payment_id} is captured; the order is {status}")
         for order_id, payment_id, status in kept
     ]
+
+
+def _stuck(orders: list[StuckOrder]) -> list[Drift]:
+    for order in orders:
+        log.warning(
+            "order %s is stuck in %s", order.order_id, order.step,
+            extra={"order_id": order.order_id, "workflow_id": order.workflow_id, "step": order.step,
+                   "attempt": order.attempt, "error": order.error, "reason": order.reason},
+        )
+    return [Drift(order.order_id, Kinds.STUCK, order.detail) for order in orders]
 
 
 def record(report: Report) -> ReconcileRun:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from workflows import client
 from workflows.client import BulkOutcome
 from workflows.types import ApproveRequest, CancelRequest, Roles
@@ -116,10 +116,14 @@ def update_address(order_id: str, *, actor: str, address: dict) -> ReviewOutcome
 
 
 def next_in_queue(user, after: Optional[Order] = None) -> Optional[Order]:
-    """The oldest order waiting for review that nobody else holds a live claim on (and not `after`)."""
-    now = timezone.now()
+    """The oldest order waiting for review that nobody else holds a live claim on, that the user has not already
+    approved (the second approval of a four-eyes order is someone else's), and not `after`."""
+    now, username = timezone.now(), user.get_username()
     waiting: QuerySet[Order] = Order.objects.filter(status=Order.Status.AWAITING_REVIEW)
-    free = waiting.filter(Q(claimed_by="") | Q(claimed_by=user.get_username()) | Q(claimed_until__lte=now) | Q(claimed_until=None))
+    approved = OrderEvent.objects.filter(type=OrderEvent.Type.APPROVAL_RECORDED, actor=username).values("order_id")
+    free = waiting.exclude(pk__in=approved).filter(
+        Q(claimed_by="") | Q(claimed_by=username) | Q(claimed_until__lte=now) | Q(claimed_until=None)
+    )
     if after is not None:
         free = free.exclude(pk=after.pk)
     return free.order_by("review_started_at", "created_at", "pk").first()

@@ -13,6 +13,7 @@ from orders.models import Order, OrderEvent, Payment
 
 REVIEW_PERMISSION = "orders.review_order"
 PLACE_PERMISSION = "orders.place_order"
+TAKE_OVER_PERMISSION = "orders.take_over_review"
 
 
 def _order_roles(user) -> frozenset[str]:
@@ -39,6 +40,10 @@ def can_review(user) -> bool:
 
 def can_place(user) -> bool:
     return PLACE_PERMISSION in _order_roles(user)
+
+
+def can_take_over(user) -> bool:
+    return can_review(user) and user.has_perm(TAKE_OVER_PERMISSION)
 
 
 def orders_visible_to(user) -> QuerySet[Order]:

@@ -1,6 +1,15 @@
+"""The web tier's application: Django under ASGI, served by gunicorn's asgi worker (ordersite/gunicorn.conf.py),
+its threads assigned by ordersite/web_threads.py."""
+
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersite.settings")
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.conf import settings  # noqa: E402 (after setup)
+
+from ordersite.web_threads import ThreadedASGIHandler  # noqa: E402
+
+application = ThreadedASGIHandler(web_threads=settings.WEB_THREADS)

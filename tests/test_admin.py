@@ -4,12 +4,13 @@ server and workers in the e2e tests below and in test_browser.py."""
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders import selectors, services
-from orders.models import Order, OrderEvent
+from orders import limits, review, selectors, services
+from orders.models import Order, OrderEvent, ReviewQueueOrder
 from tests.conftest import wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, OrderFactory
 from tests.test_e2e import order_request
@@ -177,7 +178,7 @@ def test_actions_report_per_order_outcomes(start_worker, client, roles):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_decision_no_worker_took_is_reported_as_unknown(live_temporal, client, roles):
-    """Issue 12, point 5, in the admin: not "accepted", not "refused": unknown, try again."""
+    """A decision no worker took, in the admin: not "accepted", not "refused": unknown, try again."""
     live_temporal.TEMPORAL_UPDATE_WAIT = 1
     call_command("create_demo_users", stdout=open("/dev/null", "w"))
     client.force_login(User.objects.get(username="reviewer"))
@@ -252,3 +253,74 @@ def test_dashboard_figures_come_from_the_events(reviewer_browser):
     assert len(figures["hours"]) == 24 and figures["hours"][-1]["queue_depth"] == 1
     assert sum(h["decisions"] for h in figures["hours"]) == 3
     assert '<svg id="review-chart"' in page and page.count('class="bar"') == 24 and 'id="per-reviewer"' in page
+
+
+@pytest.fixture
+def temporal_down(settings):
+    """Temporal unreachable: a decision that is sent comes back as "Outcome unknown"."""
+    settings.TEMPORAL_ADDRESS = "127.0.0.1:1"
+    order_client._runner._client = None
+    yield
+    order_client._runner._client = None
+
+
+@pytest.mark.parametrize(
+    "note, error",
+    [
+        ("checked\x00", "Null characters are not allowed."),
+        ("n" * (limits.NOTE + 1), f"Ensure this value has at most {limits.NOTE} characters"),
+    ],
+)
+def test_the_approve_button_validates_its_form(reviewer_browser, temporal_down, note, error):
+    order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+
+    response = reviewer_browser.post(f"/admin/orders/order/{order.id}/approve/", {"note": note}, follow=True)
+
+    texts = [str(m) for m in response.context["messages"]]
+    assert len(texts) == 1 and texts[0].startswith("Not approved (note: ") and error in texts[0], texts
+    assert texts[0].endswith(f"): {order.id}.")
+
+
+def test_the_approve_button_sends_a_valid_note(reviewer_browser, temporal_down):
+    order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+
+    response = reviewer_browser.post(f"/admin/orders/order/{order.id}/approve/", {"note": "n" * limits.NOTE}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [f"Outcome unknown (not taken in time; try again): {order.id}."]
+
+
+def test_cancel_notes_are_bounded_by_the_reason_column(reviewer_browser, temporal_down):
+    order = OrderFactory(status=Order.Status.AWAITING_REVIEW)
+    too_long = {"reason_code": "customer_request", "note": "n" * (limits.NOTE + 1), "confirm": "1"}
+
+    page = reviewer_browser.post(f"/admin/orders/order/{order.id}/cancel/", too_long)
+    bulk = reviewer_browser.post("/admin/orders/order/", {"action": "cancel_selected", "_selected_action": [order.id], **too_long})
+
+    for response in (page, bulk):
+        assert response.status_code == 200 and f"at most {limits.NOTE} characters" in response.content.decode()
+
+
+def test_two_reviewers_loading_the_queue_at_once_each_see_their_own_buttons(demo_users, rf):
+    queue = admin.site._registry[ReviewQueueOrder]
+    OrderFactory(status=Order.Status.AWAITING_REVIEW, claimed_by="reviewer", claimed_until=timezone.now() + timedelta(minutes=5))
+
+    def load(username):
+        request = rf.get("/admin/orders/reviewqueueorder/")
+        request.user = demo_users[username]
+        return queue.changelist_view(request)
+
+    # Interleaved, as two threads serving them would: both views run before either page is rendered.
+    mine, theirs = load("reviewer"), load("reviewer2")
+
+    assert ">Release</button>" in mine.render().content.decode()
+    assert ">Claim</button>" in theirs.render().content.decode()
+
+
+def test_next_in_queue_skips_orders_the_reviewer_already_approved(demo_users):
+    now = timezone.now()
+    half_approved = OrderFactory(status=Order.Status.AWAITING_REVIEW, review_started_at=now - timedelta(hours=2))
+    other = OrderFactory(status=Order.Status.AWAITING_REVIEW, review_started_at=now - timedelta(hours=1))
+    services.order_record_approval(order_id=half_approved.id, actor="reviewer", note="", required=2)
+
+    assert review.next_in_queue(demo_users["reviewer"]) == other
+    assert review.next_in_queue(demo_users["reviewer2"]) == half_approved

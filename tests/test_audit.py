@@ -46,7 +46,7 @@ def test_sound_orders_have_no_problems():
 @pytest.mark.parametrize(
     "make, problem",
     [
-        # The charge of issue 12: taken at the gateway, recorded here as declined, never refunded.
+        # A charge taken at the gateway, recorded here as declined, never refunded.
         (
             lambda: order_with(Status.PAYMENT_FAILED, [Event.RECEIVED, Event.PAYMENT_DECLINED], payment="declined", charge="captured"),
             "the gateway keeps the money of a payment_failed order",

@@ -197,3 +197,41 @@ def test_the_codec_endpoint_lets_only_the_temporal_ui_read_it(client, settings, 
     assert from_ui["Access-Control-Allow-Credentials"] == "true"
     assert "Access-Control-Allow-Origin" not in from_elsewhere
     assert decode(client, {"payloads": "nope"}).status_code == 400
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def sealed_with(metadata: dict[str, bytes], data: bytes) -> dict:
+    return {"metadata": {key: b64(value) for key, value in metadata.items()}, "data": b64(data)}
+
+
+MALFORMED = {
+    "ciphertext shorter than the nonce": sealed_with({"encoding": ENCODING, "encryption-key-id": b"k1"}, b"short"),
+    "no room for the tag": sealed_with({"encoding": ENCODING, "encryption-key-id": b"k1"}, b"n" * 12 + b"x"),
+    "a key id that is not UTF-8": sealed_with({"encoding": ENCODING, "encryption-key-id": b"\xff\xfe"}, b"n" * 40),
+    "an unknown key": sealed_with({"encoding": ENCODING, "encryption-key-id": b"k9"}, b"n" * 40),
+    "bad base64": {"metadata": {"encoding": b64(ENCODING)}, "data": "not base64!"},
+    "metadata that is not base64": {"metadata": {"encoding": "%%%"}, "data": b64(b"x")},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_the_codec_endpoint_answers_a_malformed_payload_with_400_json(client, sealed_payload, case):
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    response = decode(client, {"payloads": [sealed_payload["payloads"][0], MALFORMED[case]]})
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["error"] in ("invalid", "undecodable") and body["detail"]
+
+
+async def test_the_codec_names_what_is_wrong_with_a_payload():
+    codec = codec_from(f"k1:{OLD}", "k1")
+    sealed = {"encoding": ENCODING, "encryption-key-id": b"k1"}
+    with pytest.raises(KeyringError, match="too short"):
+        await codec.decode([Payload(metadata=sealed, data=b"short")])
+    with pytest.raises(KeyringError, match="not UTF-8"):
+        await codec.decode([Payload(metadata={**sealed, "encryption-key-id": b"\xff"}, data=b"n" * 40)])

@@ -1,13 +1,16 @@
 """docker-compose.yml, checked against the code (no Docker engine runs on the CI machines)."""
 
 import importlib
+import json
 import re
+import runpy
 import subprocess
 
 import pytest
 import yaml
 from django.core.management import get_commands
 
+from ordersite.web_threads import async_step_threads
 from tests.conftest import ROOT
 from workflows.binaries import temporal_cli
 from workflows.devserver import DYNAMIC_CONFIG
@@ -42,9 +45,22 @@ def test_commands_exist(name):
     if command[:2] == ["python", "manage.py"]:
         assert command[2] in get_commands()
     else:
-        assert command[0] == "gunicorn"
-        module, attribute = command[1].split(":")
+        assert command[:3] == ["gunicorn", "--config", "ordersite/gunicorn.conf.py"]
+        module, attribute = web_config()["wsgi_app"].split(":")
         assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def web_config() -> dict:
+    return runpy.run_path(str(ROOT / "ordersite" / "gunicorn.conf.py"))
+
+
+def test_the_web_tier_is_served_by_the_asgi_worker_everywhere():
+    """Compose, the image and `make run` start the same server: the config names the ASGI application."""
+    from orders.management.commands.run_stack import web_command
+
+    assert (web_config()["worker_class"], web_config()["wsgi_app"]) == ("asgi", "ordersite.asgi:application")
+    assert web_command(bind="127.0.0.1:1", workers=2)[1:5] == ["-m", "gunicorn", "--config", "ordersite/gunicorn.conf.py"]
+    assert "ordersite.wsgi" not in (ROOT / "Dockerfile").read_text() + (ROOT / "docker-compose.yml").read_text()
 
 
 def test_worker_pools_match_the_task_queues():
@@ -100,7 +116,8 @@ def test_temporal_images_match_the_dev_server_versions():
 def test_dockerfile_runs_the_same_web_command():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile and "collectstatic" in dockerfile
-    assert '"ordersite.wsgi:application"' in dockerfile
+    command = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, flags=re.MULTILINE).group(1))
+    assert command == SERVICES["web"]["command"]
 
 
 def test_one_shot_jobs_retry_and_the_setup_job_waits_for_a_serving_cluster():
@@ -138,8 +155,8 @@ def test_connection_pools_fit_postgres_max_connections():
     command = SERVICES["app-db"]["command"]
     max_connections = int(command[command.index("-c") + 1].split("=")[1])
     pool = int(APP_SERVICES["web"]["environment"]["DB_POOL_MAX_SIZE"])
-    web_processes, threads = 2, 8  # gunicorn.conf.py defaults: WEB_CONCURRENCY x WEB_THREADS
-    assert threads <= pool  # a request thread never waits for a connection
+    web_processes, threads = 2, 8  # the defaults: WEB_CONCURRENCY processes of WEB_THREADS threads
+    assert threads + async_step_threads(threads) <= pool  # a request thread never waits for a connection
     workers = 2 + 10  # one per queue, plus ten more scaled up
     assert web_processes * pool + workers * pool + 5 <= max_connections
 
@@ -148,3 +165,19 @@ def test_healthchecks_fail_when_temporal_is_unreachable():
     assert SERVICES["web"]["healthcheck"]["test"][-1].count("/readyz") == 1
     for name, queue in (("worker-main", "main"), ("worker-shipping", "shipping")):
         assert SERVICES[name]["healthcheck"]["test"] == ["CMD", "python", "manage.py", "worker_health", "--queue", queue]
+
+
+def test_a_setup_run_while_the_stack_runs_takes_effect_without_a_restart():
+    """The compose server's services read a namespace's search attributes from a cache: refreshed within seconds,
+    and `manage.py temporal_setup` returns once a query naming every attribute is accepted, so the web and the
+    workers (which never cache a missing setup) take orders after it without a restart."""
+    from orders.management.commands.temporal_setup import PROBE
+    from ordersite.durations import parse_duration_seconds
+    from workflows.search_attributes import ALL
+
+    mounted = SERVICES["temporal"]["environment"]["DYNAMIC_CONFIG_FILE_PATH"].removeprefix("config/dynamicconfig/")
+    config = yaml.safe_load((ROOT / "deploy" / "temporal" / "dynamicconfig" / mounted).read_text())
+    assert parse_duration_seconds(config["system.namespaceCacheRefreshInterval"][0]["value"]) <= 5
+    assert config["system.forceSearchAttributesCacheRefreshOnRead"][0]["value"] is False  # a database read per use
+    assert all(f"{key.name} = " in PROBE for key in ALL)
+    assert "count_workflows(PROBE)" in (ROOT / "orders" / "management" / "commands" / "temporal_setup.py").read_text()

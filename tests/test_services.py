@@ -1,9 +1,11 @@
 """Domain services on the real database: every transition, every refusal, idempotency and payment conflicts."""
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from orders import services
 from orders.models import Order, OrderEvent, Payment
@@ -236,7 +238,7 @@ class TestPayment:
 
     @pytest.mark.parametrize("recorded", [Payment.Status.DECLINED, Payment.Status.VOIDED, Payment.Status.REFUNDED])
     def test_repeat_on_a_row_that_is_not_captured_is_a_conflict(self, recorded):
-        """Issue 12, point 8: a repeat never passes for a capture it is not (the order would never become paid)."""
+        """A repeat never passes for a capture it is not (the order would never become paid)."""
         order = OrderFactory(status=Status.APPROVED)
         Payment.objects.create(payment_id=order.payment_id, order=order, amount=order.amount, currency="USD", status=recorded)
 
@@ -339,11 +341,12 @@ class TestShipping:
         with pytest.raises(services.InvalidTransition):
             services.order_complete(order_id=order.id)
 
-    @pytest.mark.parametrize("status", [Status.APPROVED, Status.PAID, Status.SHIPPING])
-    def test_an_order_can_fail_from_any_step_after_approval(self, status):
-        """The compensation path after a capture ends the order failed, wherever it was."""
-        order = services.order_fail(order_id=OrderFactory(status=status).id, reason="compensated")
-        assert order.status == Status.FAILED
+    @pytest.mark.parametrize("status", [Status.RECEIVED, Status.AWAITING_REVIEW, Status.APPROVED, Status.PAID, Status.SHIPPING])
+    def test_an_order_can_fail_from_any_open_step_and_its_claim_ends(self, status):
+        """A step that could not succeed ends the order failed wherever it was (after a capture, refunded first)."""
+        claimed = OrderFactory(status=status, claimed_by="rita", claimed_until=timezone.now() + timedelta(minutes=5))
+        order = services.order_fail(order_id=claimed.id, reason="validate failed: the database refused the order's data")
+        assert order.status == Status.FAILED and (order.claimed_by, order.claimed_until) == ("", None)
 
     def test_fail_records_the_reason(self):
         order = OrderFactory(status=Status.SHIPPING)

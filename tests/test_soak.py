@@ -1,4 +1,4 @@
-"""The soak of issue 12: 300 orders with every fault mode at 30 % (failures before the side effect, replies lost
+"""The soak: 300 orders with every fault mode at 30 % (failures before the side effect, replies lost
 after it, latency), through `manage.py demo --flaky` on the dev server, worker processes and the real database.
 The demo audits every order (orders/audit.py): a final state and a workflow that completed with it, money kept
 only for completed orders, at most one shipment and only for those, a complete event trail."""

@@ -1,4 +1,4 @@
-"""Money and state under races and lost replies (issue 12), on the dev server with the real workflows and fake
+"""Money and state under races and lost replies, on the dev server with the real workflows and fake
 activities that keep their own "provider books" (tests/workflow_fakes.py).
 
 The races are made exact with worker interceptors: one holds a workflow task while the test lets the shipping

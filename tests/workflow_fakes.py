@@ -48,7 +48,7 @@ from workflows.types import (
 # Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
 # replaying them. `make histories` refreshes the current release's.
 HISTORIES = Path(__file__).parent / "histories"
-CURRENT_HISTORIES = HISTORIES / "release-5"
+CURRENT_HISTORIES = HISTORIES / "release-6"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")
@@ -108,10 +108,14 @@ class FakeActivities:
     charge_unavailable: bool = False  # every charge fails before reaching the gateway
     charge_lost_reply: bool = False  # every charge is captured, then its reply is lost
     dispatch_lost_reply: bool = False  # every dispatch ships, then its reply is lost
-    record_payment_conflict: bool = False  # our payments table refuses the capture (point 8 of issue 12)
+    record_payment_conflict: bool = False  # our payments table refuses the capture
     captured: bool = False
     shipped: list = field(default_factory=list)
     final_status: str = ""  # what the order row would say once a final step has run
+    receive_gate: Optional[asyncio.Event] = None
+    receive_refusal: str = ""  # the first step refuses to create the order (its payment id is another order's)
+    # Activity name -> how many of its next tries fail as a database outage would (retryable).
+    outages: dict = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
@@ -121,10 +125,17 @@ class FakeActivities:
 
     def _record(self, name, arg):
         self.calls.append((name, arg))
+        if self.outages.get(name):
+            self.outages[name] -= 1
+            raise ApplicationError("connection to the database lost", type="OperationalError")
 
     @activity.defn(name=Activities.RECEIVE)
     async def receive(self, data: OrderInput) -> OrderSummary:
+        if self.receive_gate:
+            await self.receive_gate.wait()
         self._record(Activities.RECEIVE, data)
+        if self.receive_refusal:
+            raise business_error(self.receive_refusal, ErrorTypes.PAYMENT_ID_IN_USE)
         return OrderSummary(data.order_id, "25.00", data.currency, data.payment_id)
 
     @activity.defn(name=Activities.VALIDATE)

@@ -5,6 +5,7 @@ Two kinds, with different retry policies chosen by the workflows:
   minutes delays an order but never loses it;
 - business calls (gateway, warehouse, carrier) retry a few times with backoff, and a business refusal is
   non-retryable.
+Either way, a failure that would come again the same way (workflows/write_errors.py) is non-retryable.
 """
 
 import functools
@@ -16,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orders import services, simulators
+from workflows import write_errors
 from workflows.types import (
     Activities,
     AddressChange,
@@ -65,6 +67,12 @@ def domain_activity(name: str):
             except tuple(_NON_RETRYABLE) as exc:
                 log.warning("%s refused: %s", name, exc, extra=context)
                 raise ApplicationError(str(exc), type=_NON_RETRYABLE[type(exc)], non_retryable=True) from exc
+            except Exception as exc:
+                if not write_errors.deterministic(exc):
+                    raise
+                reason = write_errors.explain(exc)
+                log.error("%s cannot succeed: %s", name, reason, extra=context)
+                raise ApplicationError(reason, type=ErrorTypes.UNWRITABLE, non_retryable=True) from exc
             finally:
                 close_old_connections()
 

@@ -23,6 +23,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowFailureError,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -34,10 +35,22 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from orders.models import Order
 from orders.services import order_fingerprint
+from orders.temporal import errors
+from orders.temporal.errors import (  # noqa: F401 (the client's errors, as callers know them)
+    UNAVAILABLE_CODES,
+    MessageRejected,
+    OrderClientError,
+    OrderConflict,
+    OrderNotFound,
+    OrderRefused,
+    PaymentIdInUse,
+    TemporalUnavailable,
+    workflow_missing,
+)
 from workflows.connection import connect
 from workflows.search_attributes import ORDER_STATUS
 from workflows.types import (
@@ -64,39 +77,6 @@ from workflows.types import (
 
 OUTCOME_BATCH = 200
 TERMINAL_VALUES = {status.value for status in TERMINAL_STATUSES}
-UNAVAILABLE_CODES = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
-
-
-class OrderClientError(Exception):
-    pass
-
-
-class OrderNotFound(OrderClientError):
-    pass
-
-
-class OrderConflict(OrderClientError):
-    """The order id is taken by an order with different data."""
-
-    code = "order_already_exists"
-
-
-class PaymentIdInUse(OrderConflict):
-    """The payment id (the charge's idempotency key) belongs to another order."""
-
-    code = "payment_id_in_use"
-
-
-class OrderRefused(OrderClientError):
-    """The order's first step refused to create it; the reason is given."""
-
-
-class MessageRejected(OrderClientError):
-    """The workflow refused the message (its validator said why)."""
-
-
-class TemporalUnavailable(OrderClientError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -185,12 +165,11 @@ class _Runner:
         except asyncio.TimeoutError as exc:
             raise TemporalUnavailable("Temporal did not answer in time") from exc
         except RPCError as exc:
-            if exc.status in UNAVAILABLE_CODES:
-                raise TemporalUnavailable(f"Temporal is unavailable: {exc.message}") from exc
-            raise
+            raise errors.translate(exc) from exc
 
 
 _runner = _Runner()
+run, connected = _runner.run, _runner.client  # the same loop and client, for orders/temporal/
 
 
 async def _handle(order_id: str):
@@ -290,7 +269,13 @@ async def _start(data: OrderInput) -> Optional[StartResult]:
             rpc_timeout=timedelta(seconds=settings.TEMPORAL_UPDATE_WAIT),
         )
     except WorkflowAlreadyStartedError:
+        with contextlib.suppress(Exception):  # the operation holds the same error; take it, so it is not logged
+            await operation.workflow_handle()
         return None
+    except RPCError:  # e.g. the namespace lacks the search attributes; the operation holds the same error
+        with contextlib.suppress(Exception):
+            await operation.workflow_handle()
+        raise
     except (WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError):
         with contextlib.suppress(Exception):  # the operation holds the same error; take it, so it is not logged
             await operation.workflow_handle()
@@ -313,7 +298,7 @@ async def _is_running(client: Client, workflow_id: str) -> bool:
     try:
         description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
+        if workflow_missing(exc):
             return False
         raise
     return description.status == WorkflowExecutionStatus.RUNNING
@@ -384,13 +369,32 @@ def _update_id(update: str, actor: str, idempotency_key: str) -> Optional[str]:
     return f"{update}:{actor}:{idempotency_key}" if idempotency_key else None
 
 
+class IdempotencyKeyReused(OrderClientError):
+    """The idempotency key was sent before with a different request (IETF Idempotency-Key draft: 422)."""
+
+
+async def _refuse_reused_key(handle, update_id: str, arg: Any) -> None:
+    """A key names one request. The first is found among the updates the run accepted (one the validator refused
+    left nothing to repeat, so its key is free)."""
+    async for event in handle.fetch_history_events():
+        if not event.HasField("workflow_execution_update_accepted_event_attributes"):
+            continue
+        request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+        if request.meta.update_id == update_id:
+            converter = (await _runner.client()).data_converter
+            (first,) = await converter.decode(request.input.args.payloads, [type(arg)])
+            if first != arg:
+                raise IdempotencyKeyReused("this Idempotency-Key was sent before with a different request; use a new key")
+            return
+
+
 class _NoRunningWorkflow(Exception):
     pass
 
 
 def _message(order_id: str, update: str, arg: Any, update_id: Optional[str] = None) -> MessageResult:
     try:
-        return _runner.run(_update(order_id, update, arg, update_id))
+        return _runner.run(_update(order_id, update, arg, update_id, keyed=update_id is not None))
     except _NoRunningWorkflow:
         status = Order.objects.filter(pk=order_id).values_list("status", flat=True).first()
     if status is None:
@@ -410,10 +414,12 @@ async def _update(
     wait: Optional[float] = None,
     sending: Optional[asyncio.Semaphore] = None,
     hold: bool = False,
+    keyed: bool = False,
 ) -> MessageResult:
     """Send an update and wait `wait` seconds at most (TEMPORAL_UPDATE_WAIT by default), for its acceptance and then
     its outcome. `sending` bounds how many are being sent at once (until their validators answer). `hold`: the
-    decision's effects wait until the deadline (its hold_seconds, set as it is sent)."""
+    decision's effects wait until the deadline (its hold_seconds, set as it is sent). `keyed`: update_id is the
+    client's idempotency key, which names one request."""
     handle = await _handle(order_id)
     wait = wait or settings.TEMPORAL_UPDATE_WAIT
     loop = asyncio.get_running_loop()
@@ -431,6 +437,8 @@ async def _update(
             )
 
     try:
+        if keyed:  # the update id is the client's idempotency key
+            await _refuse_reused_key(handle, update_id, arg)
         # The SDK asks again while the update is only admitted, and retries a busy server, each time with the full
         # rpc_timeout: the deadline is kept here.
         pending = await asyncio.wait_for(accepted(), timeout=max(0.1, deadline - loop.time()))
@@ -441,8 +449,8 @@ async def _update(
         # outcome is unknown, never reported as accepted. A retry is safe: a decision already taken is refused.
         raise TemporalUnavailable("the order did not take the message in time; its outcome is unknown, retry") from exc
     except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+        if not workflow_missing(exc):
+            raise errors.translate(exc, update=True) from exc  # e.g. the run has taken its most updates: 409
         raise _NoRunningWorkflow() from exc
     try:
         result = await asyncio.wait_for(pending.result(), timeout=max(0.0, deadline - loop.time()))
@@ -474,7 +482,7 @@ def decide_many(order_ids: list[str], update: str, request: Any) -> list[BulkOut
     validator answers for it: done (its outcome is known), processing (accepted, outcome still running), refused
     (with the reason) or unknown (not taken in time: nothing is known, try again). When there are more orders than
     are sent at once, the decisions come first: what they set going (payments, shipments) starts when the budget is
-    over (OrderWorkflow._answer_first), instead of slowing down the acceptance of the rest."""
+    over (workflows/order/review.py, Review.answer_first), instead of slowing down the acceptance of the rest."""
     budget = settings.BULK_REVIEW_BUDGET
     request = replace(request, bulk=True)
     hold = len(order_ids) > settings.BULK_REVIEW_CONCURRENCY
@@ -527,8 +535,10 @@ async def _status(order_id: str) -> Optional[dict]:
     handle = await _handle(order_id)
     try:
         state = await handle.query("get_status", result_type=WorkflowState)
+    except WorkflowQueryFailedError as exc:  # e.g. no worker can replay it
+        raise errors.StatusUnknown(f"the order's workflow does not answer its status query: {exc.message}") from exc
     except RPCError as exc:
-        if exc.status in UNAVAILABLE_CODES:
+        if not workflow_missing(exc):
             raise
         return None
     return {**asdict(state), "running": state.status not in TERMINAL_VALUES}
@@ -547,7 +557,7 @@ def wait_until_closed(order_id: str, timeout: float) -> bool:
         except WorkflowFailureError:
             return True
         except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
+            if not workflow_missing(exc):
                 raise
         return True
 
@@ -593,8 +603,10 @@ def order_workflows(order_ids: Optional[list[str]] = None, concurrency: int = 32
                         except WorkflowFailureError as exc:
                             return WorkflowView(execution_status, failure_type=getattr(exc.cause, "type", "") or "")
                     return WorkflowView(execution_status)
+                except WorkflowQueryFailedError as exc:
+                    return WorkflowView(execution_status, f"no answer to its status query ({exc.message})")
                 except RPCError as exc:
-                    if exc.status == RPCStatusCode.NOT_FOUND:
+                    if workflow_missing(exc):
                         return None
                     if exc.status in UNAVAILABLE_CODES and execution_status != "RUNNING":
                         raise

@@ -22,6 +22,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16  # GCM's authentication tag, after the ciphertext
 
 
 class KeyringError(ValueError):
@@ -70,10 +71,15 @@ class EncryptionCodec(PayloadCodec):
             if payload.metadata.get("encoding") != ENCODING:
                 decoded.append(payload)  # written before encryption was turned on
                 continue
-            key_id = payload.metadata.get(KEY_ID, b"").decode()
+            try:
+                key_id = payload.metadata.get(KEY_ID, b"").decode()
+            except UnicodeDecodeError:
+                raise KeyringError("a payload's key id is not UTF-8") from None
             cipher = self._ciphers.get(key_id)
             if cipher is None:
                 raise KeyringError(f"payload encrypted with key {key_id!r}, which is not in TEMPORAL_PAYLOAD_KEYS")
+            if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+                raise KeyringError(f"a payload under key {key_id!r} is too short to be encrypted ({len(payload.data)} bytes)")
             try:
                 plain = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id.encode())
             except InvalidTag:

@@ -8,10 +8,16 @@ ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 ORDER_AMOUNT = SearchAttributeKey.for_float("OrderAmount")
 REVIEW_ESCALATED = SearchAttributeKey.for_bool("ReviewEscalated")
 REVIEWER = SearchAttributeKey.for_keyword("Reviewer")
+# Progress, for finding stuck orders: the step the order is in, when it last moved on, and whether it is in a wait
+# that is expected (review, shipping backoff, a bulk decision's hold). Running, not waiting, and no progress for
+# longer than ORDER_STUCK_AFTER: stuck.
+ORDER_STEP = SearchAttributeKey.for_keyword("OrderStep")
+ORDER_PROGRESS_AT = SearchAttributeKey.for_datetime("OrderProgressAt")
+ORDER_WAITING = SearchAttributeKey.for_bool("OrderWaiting")
 
-ALL = (ORDER_STATUS, ORDER_AMOUNT, REVIEW_ESCALATED, REVIEWER)
+ALL = (ORDER_STATUS, ORDER_AMOUNT, REVIEW_ESCALATED, REVIEWER, ORDER_STEP, ORDER_PROGRESS_AT, ORDER_WAITING)
 # As the dev server's --search-attribute flag spells the types.
-CLI_TYPES = {"KEYWORD": "Keyword", "DOUBLE": "Double", "BOOL": "Bool"}
+CLI_TYPES = {"KEYWORD": "Keyword", "DOUBLE": "Double", "BOOL": "Bool", "DATETIME": "Datetime"}
 
 
 def dev_server_flags() -> list[str]:

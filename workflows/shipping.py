@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.steps import StepFailed, bookkeeping, business_call, failure_reason, release_2
+    from workflows.texts import ALREADY_DISPATCHED
     from workflows.types import (
         Activities,
         Address,
@@ -24,9 +25,6 @@ with workflow.unsafe.imports_passed_through():
         ShippingResult,
         ShippingStep,
     )
-
-TOO_LATE = "order already dispatched"
-
 
 @workflow.defn(name="ShippingWorkflow")
 class ShippingWorkflow:
@@ -79,7 +77,7 @@ class ShippingWorkflow:
         await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "dispatched", tracking))
         return ShippingResult(dispatched=True, tracking_number=tracking, package_id=package_id, address=self._address)
 
-    @workflow.signal
+    @workflow.signal(name="cancel_shipping")
     def cancel_shipping(self) -> None:
         self._cancelled = True
 
@@ -88,18 +86,18 @@ class ShippingWorkflow:
         applied = not self._dispatching
         if applied:
             self._address = change.address
-        ack = AddressChangeAck(sequence=change.sequence, applied=applied, reason="" if applied else TOO_LATE)
+        ack = AddressChangeAck(sequence=change.sequence, applied=applied, reason="" if applied else ALREADY_DISPATCHED)
         try:
             await workflow.get_external_workflow_handle(self._data.parent_workflow_id).signal("shipping_address_result", ack)
         except FailureError as err:  # the parent has closed: nobody waits for the answer
             workflow.logger.warning(f"address answer not delivered: {err}")
 
-    @workflow.signal
+    @workflow.signal(name="update_address")
     def update_address(self, address: Address) -> None:
         """The form parents started before address answers existed still send; it is taken only before dispatch."""
         if not self._dispatching:
             self._address = address
 
-    @workflow.query
+    @workflow.query(name="get_status")
     def get_status(self) -> str:
         return self._step

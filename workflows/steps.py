@@ -10,6 +10,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.exceptions import TimeoutError as StepTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.patches import RELEASE_2
+    from workflows.progress import Progress
     from workflows.types import ErrorTypes, RetrySettings
 
 NON_RETRYABLE_TYPES = [
@@ -18,6 +20,7 @@ NON_RETRYABLE_TYPES = [
     ErrorTypes.INVALID_TRANSITION,
     ErrorTypes.CONFLICT,
     ErrorTypes.PAYMENT_ID_IN_USE,
+    ErrorTypes.UNWRITABLE,
 ]
 
 # Bookkeeping writes to our own database: keep retrying (capped at 30 s apart) so an outage only delays.
@@ -40,20 +43,16 @@ def business_policy(settings: RetrySettings) -> RetryPolicy:
     )
 
 
-# The patch of release 2: bookkeeping became local activities, and the order workflow's message handling changed
-# (workflows/order.py). An order started before keeps its regular activities and old handling: the decision is
-# taken once per workflow run (on its first task) and remembered.
-RELEASE_2 = "release-2"
-
-
 def release_2() -> bool:
+    """RELEASE_2 (workflows/patches.py): an order or shipping run started before keeps its regular activities and
+    its message handling. Taken once per run, on its first task, and remembered."""
     return workflow.patched(RELEASE_2)
 
 
 async def _step(
     activity: str, arg: Any, result_type: Optional[Type], timeout: float, policy: RetryPolicy, local: bool = True
 ) -> Any:
-    """Run one step, as a local activity (release 2) or a regular one.
+    """Run one step, as a local activity (since RELEASE_2) or a regular one.
 
     A local activity runs in the worker that runs the workflow, inside the workflow task, with no round trip
     through the server; once a retry's backoff passes local_retry_threshold, retries wait on server timers instead
@@ -77,9 +76,28 @@ async def _step(
     )
 
 
-async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = None) -> Any:
-    """A write to our own database: it keeps retrying (capped at 30 s apart), so an outage only delays."""
-    return await _step(activity, arg, result_type, 15, BOOKKEEPING_POLICY, local=True)
+# One try per local activity when the workflow keeps the retries itself (bookkeeping with a Progress).
+SINGLE_TRY = RetryPolicy(maximum_attempts=1)
+
+
+async def bookkeeping(activity: str, arg: Any, result_type: Optional[Type] = None, progress: Optional[Progress] = None) -> Any:
+    """A write to our own database: it keeps retrying (capped at 30 s apart), so an outage only delays. A failure
+    that would come again the same way is raised at once.
+
+    With a `progress`, the workflow runs the retries itself (one try per local activity, its own timer between),
+    so that the attempt and the last error are in its state for the query and the stuck-order checks."""
+    if progress is None:
+        return await _step(activity, arg, result_type, 15, BOOKKEEPING_POLICY, local=True)
+    while True:
+        try:
+            result = await _step(activity, arg, result_type, 15, SINGLE_TRY, local=True)
+        except StepFailed as err:
+            if not retryable(err):
+                raise
+            await workflow.sleep(progress.failed(f"{activity}: {failure_reason(err)}"))
+            continue
+        progress.succeeded()
+        return result
 
 
 async def business_call(activity: str, arg: Any, settings: RetrySettings, result_type: Optional[Type] = None) -> Any:
@@ -96,6 +114,14 @@ async def settle_call(activity: str, arg: Any, settings: RetrySettings, result_t
 # What a failed step raises: a regular activity's failure comes wrapped in ActivityError; a local activity's comes
 # as the error itself (the ApplicationError the activity raised, or a timeout).
 StepFailed = (ActivityError, ApplicationError, StepTimeout)
+
+
+def retryable(err: BaseException) -> bool:
+    """False for a refusal (a business one, or a write that would fail the same way again)."""
+    cause = err.cause if isinstance(err, (ActivityError, ChildWorkflowError)) and err.cause else err
+    if isinstance(cause, ApplicationError):
+        return not cause.non_retryable and cause.type not in NON_RETRYABLE_TYPES
+    return True
 
 
 def failure_type(err: BaseException) -> Optional[str]:

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from orders.temporal import readiness
 from workflows import activities
 from workflows.connection import connect, metrics_runtime
 from workflows.order import OrderWorkflow
@@ -90,7 +91,7 @@ async def connect_with_retry(stop: asyncio.Event, max_delay: float = 30.0, repor
 async def run(options: WorkerOptions, stop: asyncio.Event, report=log.warning) -> None:
     """Run the workers until `stop` is set, then shut them down gracefully (in-flight activities finish)."""
     client = await connect_with_retry(stop, report=report)
-    if client is None:
+    if client is None or not await readiness.wait_until_usable(client, stop):
         return
     workers = build_workers(client, options)
     log.info("workers polling %s", ", ".join(w.task_queue for w in workers))

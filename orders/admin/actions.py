@@ -13,13 +13,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from orders import review, selectors
-from orders.admin.forms import AddressForm, ApproveForm, CancelForm
+from orders.admin.forms import AddressForm, ApproveForm, CancelForm, errors_text
 from orders.api.serializers import AddressSerializer
 from orders.models import Order
 from orders.review import ReviewOutcome, TooManyOrders
+from orders.selectors import TAKE_OVER_PERMISSION
 from workflows import client
-
-TAKE_OVER_PERMISSION = "orders.take_over_review"
 
 
 class ReviewActions:
@@ -117,8 +116,11 @@ class ReviewActions:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self._reviewable(request, object_id)
-        note = ApproveForm(request.POST).data.get("note", "")[:500]
-        actor = request.user.get_username()
+        form = ApproveForm(request.POST)
+        if not form.is_valid():
+            self._report(request, lambda: review.ReviewOutcome(verb="approved", refused=[(order.pk, errors_text(form))]))
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        note, actor = form.cleaned_data["note"], request.user.get_username()
         self._report(request, lambda: review.single("approved", order.pk, lambda: client.approve(order.pk, actor=actor, note=note)))
         return self._after(request, order)
 

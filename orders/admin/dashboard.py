@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from orders import selectors
+from orders.temporal import stuck
 
 WIDTH, HEIGHT, PAD = 720, 220, 30
 
@@ -22,6 +23,7 @@ def dashboard_view(model_admin, request):
         "opts": model_admin.model._meta,
         "figures": figures,
         "chart": hourly_chart(figures["hours"]),
+        "stuck": stuck.for_display(),
     }
     return TemplateResponse(request, "admin/orders/reviewqueueorder/dashboard.html", context)
 

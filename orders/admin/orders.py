@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
-from orders import selectors
+from orders import limits, selectors
 from orders.admin.actions import TAKE_OVER_PERMISSION, ReviewActions
 from orders.models import Order, Payment
 
@@ -172,5 +172,6 @@ class OrderAdmin(ReviewActions, OrderColumns, admin.ModelAdmin):
                 claim_holder=holder,
                 claimed_by_me=mine,
                 can_take_over=bool(holder) and not mine and request.user.has_perm(TAKE_OVER_PERMISSION),
+                note_max_length=limits.NOTE,
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)

@@ -45,7 +45,7 @@ class DueFilter(admin.SimpleListFilter):
 class ReviewQueueAdmin(OrderAdmin):
     """Orders awaiting review, oldest first."""
 
-    list_display = ["id", "customer", "money", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim", "claim_button"]
+    list_display = ["id", "customer", "money", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim"]
     list_filter = [ClaimFilter, DueFilter, "escalated", "created_at"]
     ordering = ["review_started_at", "created_at"]
 
@@ -63,12 +63,21 @@ class ReviewQueueAdmin(OrderAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
 
+    def get_list_display(self, request):
+        # The claim button depends on who is looking: built per request, never kept on this shared instance.
+        return [*self.list_display, claim_button_for(request.user.get_username())]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "dashboard_link": True})
+
+
+def claim_button_for(username: str):
+    """A button of the list's own form (rows can't hold forms of their own): it posts the form's CSRF token to the
+    order's claim or release view, which comes back to the queue."""
+
     @admin.display(description="")
-    def claim_button(self, order):
-        # A button of the list's own form (rows can't hold forms of their own): it posts the form's CSRF token to
-        # the order's claim or release view, which comes back to the queue.
-        mine = order.claim_holder(timezone.now()) == getattr(self, "_username", None)
-        view = "release" if mine else "claim"
+    def claim_button(order):
+        view = "release" if order.claim_holder(timezone.now()) == username else "claim"
         url = reverse(f"admin:orders_order_{view}", args=[order.pk])
         return format_html(
             '<button type="submit" class="button claim-button" formaction="{}" formmethod="post" name="back" value="queue">{}</button>',
@@ -76,6 +85,4 @@ class ReviewQueueAdmin(OrderAdmin):
             view.capitalize(),
         )
 
-    def changelist_view(self, request, extra_context=None):
-        self._username = request.user.get_username()
-        return super().changelist_view(request, extra_context={**(extra_context or {}), "dashboard_link": True})
+    return claim_button

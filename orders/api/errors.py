@@ -8,13 +8,29 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workflows.client import MessageRejected, OrderConflict, OrderNotFound, OrderRefused, TemporalUnavailable
+from orders.temporal.errors import (
+    MessageRejected,
+    NamespaceNotReady,
+    OrderConflict,
+    OrderNotFound,
+    OrderRefused,
+    StatusUnknown,
+    TemporalBusy,
+    TemporalUnavailable,
+)
+from orders.unavailable import Outage
 
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "unavailable"
     default_detail = "A backing service is unavailable; retry later."
+
+
+class Busy(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "busy"
+    default_detail = "Temporal is busy; retry later."
 
 
 class Conflict(exceptions.APIException):
@@ -38,12 +54,17 @@ def _translate(exc):
         return exceptions.NotFound("No such order.")
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, NamespaceNotReady):
+        return ServiceUnavailable(str(exc), code="temporal_not_set_up")
+    if isinstance(exc, StatusUnknown):
+        return ServiceUnavailable(str(exc), code="status_unknown")
+    if isinstance(exc, TemporalBusy):
+        return Busy()
+    Outage.seen(exc)  # a database found down: the next requests are answered at once (orders/unavailable.py)
     if isinstance(exc, (TemporalUnavailable, DatabaseError)):
         return ServiceUnavailable()
-    if isinstance(exc, OrderConflict):
+    if isinstance(exc, (OrderConflict, MessageRejected)):
         return Conflict(str(exc), code=exc.code)
-    if isinstance(exc, MessageRejected):
-        return Conflict(str(exc), code="not_allowed")
     if isinstance(exc, OrderRefused):
         return Unprocessable(str(exc))
     if isinstance(exc, OrderNotFound):
@@ -63,6 +84,6 @@ def exception_handler(exc, context):
     else:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
         response.data = {"error": codes if isinstance(codes, str) else "error", "detail": str(exc.detail)}
-    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+    if response.status_code in (status.HTTP_503_SERVICE_UNAVAILABLE, status.HTTP_429_TOO_MANY_REQUESTS) and "Retry-After" not in response:
         response["Retry-After"] = str(settings.API_RETRY_AFTER_SECONDS)
     return response

@@ -1,46 +1,61 @@
 """API serializers. Every field is listed explicitly; what the process owns (status, money, payments, ids) is
-read-only. Input serializers check the shape; business rules (positive quantities, a complete address, the amount
-limit) are the workflow's validate step, whose verdict shows in the order's status and reason."""
+read-only. Input serializers hold the whole contract that the schema states: JSON types as declared (a number is
+not a string), every text bounded by the column it lands in (orders.limits) and free of what the database cannot
+store, quantities and prices bounded so that any order's total fits the amount column. Business rules (a complete
+address, the amount limit) are the workflow's validate step, whose verdict shows in the order's status and reason."""
 
 import copy
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from orders import limits
+from orders.api.fields import (
+    COUNTRY,
+    CURRENCY,
+    FILLED_TEXT,
+    LINE,
+    TEXT,
+    Price,
+    QueryNumber,
+    StrictBoolean,
+    StrictChoice,
+    StrictEmail,
+    StrictInteger,
+    Text,
+)
 from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
-from orders.rules import MAX_AMOUNT, amount_fits, order_total
 from workflows.types import CancelCodes
 
 
 class AddressSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166-1 alpha-2 code")
+    name = Text(max_length=limits.ADDRESS["name"])
+    line1 = Text(max_length=limits.ADDRESS["line1"])
+    line2 = Text(max_length=limits.ADDRESS["line2"], pattern=LINE, required=False, blank=True, default="")
+    city = Text(max_length=limits.ADDRESS["city"])
+    postal_code = Text(max_length=limits.ADDRESS["postal_code"])
+    country = Text(pattern=COUNTRY, max_length=limits.ADDRESS["country"], help_text="ISO 3166-1 alpha-2 code")
 
 
 class ItemSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=-(10**6), max_value=10**6)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    sku = Text(max_length=limits.SKU)
+    quantity = StrictInteger(min_value=1, max_value=limits.QUANTITY)
+    unit_price = Price()
 
 
 class StartOrderSerializer(serializers.Serializer):
-    customer_name = serializers.CharField(max_length=200)
-    customer_email = serializers.EmailField()
-    items = ItemSerializer(many=True, max_length=200)
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, help_text="ISO 4217 code, e.g. USD")
+    customer_name = Text(max_length=limits.CUSTOMER_NAME)
+    customer_email = StrictEmail(max_length=limits.CUSTOMER_EMAIL)
+    items = ItemSerializer(many=True, max_length=limits.ITEMS)
+    currency = Text(pattern=CURRENCY, max_length=limits.CURRENCY, help_text="ISO 4217 code, e.g. USD")
     shipping_address = AddressSerializer()
-    payment_id = serializers.RegexField(
-        ORDER_ID_PATTERN, required=False, help_text="Idempotency key of the payment; defaults to pay-{order id}."
+    payment_id = Text(
+        pattern=ORDER_ID_PATTERN,
+        max_length=limits.PAYMENT_ID,
+        required=False,
+        help_text="Idempotency key of the payment; defaults to pay-{order id}.",
     )
-
-    def validate_items(self, items):
-        if not amount_fits(order_total(items)):
-            raise serializers.ValidationError(f"The order total must be within ±{MAX_AMOUNT}.")
-        return items
 
     def validated_request(self) -> dict:
         data = dict(self.validated_data)
@@ -50,8 +65,23 @@ class StartOrderSerializer(serializers.Serializer):
         return data
 
 
+# The longest ?wait= a status read takes, in seconds.
+STATUS_WAIT_MAX = 60
+
+
 class StatusQuerySerializer(serializers.Serializer):
-    wait = serializers.FloatField(min_value=0, max_value=60, required=False, default=0)
+    """The query of a status read. Its fields are made per instance, so that the schema and the check both
+    follow STATUS_WAIT_MAX."""
+
+    def get_fields(self):
+        wait = QueryNumber(
+            min_value=0,
+            max_value=STATUS_WAIT_MAX,
+            required=False,
+            default=0,
+            help_text=f"Seconds to wait for the order to be final (0-{STATUS_WAIT_MAX}).",
+        )
+        return {"wait": wait}
 
 
 REASON_CODES = list(CancelCodes.LABELS)
@@ -59,33 +89,70 @@ ORDER_IDS_HELP = "The order ids, at most BULK_REVIEW_CAP (1000 by default); past
 
 
 class CancelSerializer(serializers.Serializer):
-    reason_code = serializers.ChoiceField(choices=REASON_CODES, required=False, help_text="Why the order is cancelled.")
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="", help_text="Required with other.")
-    reason = serializers.CharField(
-        max_length=500, required=False, help_text="Deprecated: the free text of clients written before reason codes."
+    """A reason code (other needs a note, or a reason that stands for it), or the free-text reason of clients
+    written before reason codes: the schema states the alternatives (anyOf, CancelSchema)."""
+
+    reason_code = StrictChoice(choices=REASON_CODES, required=False, help_text="Why the order is cancelled.")
+    note = Text(
+        pattern=TEXT, max_length=limits.NOTE, required=False, blank=True, default="", help_text="Required with other."
+    )
+    reason = Text(
+        pattern=FILLED_TEXT,
+        max_length=limits.NOTE,
+        required=False,
+        help_text="Deprecated: the free text of clients written before reason codes.",
     )
 
     def validate(self, data):
         if not data.get("reason_code") and not data.get("reason"):
             raise serializers.ValidationError({"reason_code": ["This field is required."]})
+        if data.get("reason_code") == CancelCodes.OTHER and not data["note"].strip() and data.get("reason"):
+            data["note"] = data["reason"]
         problem = CancelCodes.problem(data.get("reason_code", ""), data.get("note", ""))
         if problem:
             raise serializers.ValidationError({"note" if "note" in problem else "reason_code": [problem]})
         return data
 
 
+class CancelSchema(OpenApiSerializerExtension):
+    """The cancel's alternatives in its request schema: a reason code other than other; other with a note that says
+    something; or a free-text reason."""
+
+    target_class = CancelSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            plain = "|".join(code for code in REASON_CODES if code != CancelCodes.OTHER)
+            schema["anyOf"] = [
+                {"required": ["reason_code"], "properties": {"reason_code": {"pattern": f"^(?:{plain})$"}}},
+                {
+                    "required": ["reason_code", "note"],
+                    "properties": {"reason_code": {"pattern": f"^{CancelCodes.OTHER}$"}, "note": {"pattern": FILLED_TEXT}},
+                },
+                {"required": ["reason"]},
+            ]
+        return schema
+
+
 class ApproveSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = Text(pattern=TEXT, max_length=limits.NOTE, required=False, blank=True, default="")
 
 
 class ClaimSerializer(serializers.Serializer):
-    take_over = serializers.BooleanField(
+    take_over = StrictBoolean(
         required=False, default=False, help_text="Take the order from the reviewer who holds it (orders.take_over_review)."
     )
 
 
 class OrderIdsMixin(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.RegexField(ORDER_ID_PATTERN), min_length=1, help_text=ORDER_IDS_HELP)
+    ids = serializers.ListField(
+        child=Text(pattern=ORDER_ID_PATTERN, max_length=limits.ORDER_ID),
+        min_length=1,
+        max_length=settings.BULK_REVIEW_CAP,
+        help_text=ORDER_IDS_HELP,
+    )
 
     def validate_ids(self, ids):
         if len(ids) > settings.BULK_REVIEW_CAP:
@@ -99,6 +166,25 @@ class BulkApproveSerializer(OrderIdsMixin, ApproveSerializer):
 
 class BulkCancelSerializer(OrderIdsMixin, CancelSerializer):
     pass
+
+
+class OrderItemSerializer(serializers.Serializer):
+    """An item as stored (orders taken before the API's bounds may hold others)."""
+
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    """An address as stored."""
+
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
 
 
 class FieldsOnce:
@@ -146,8 +232,8 @@ class OrderListSerializer(FieldsOnce, serializers.ModelSerializer):
 
 
 class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
-    items = ItemSerializer(many=True, read_only=True)
-    shipping_address = AddressSerializer(read_only=True)
+    items = OrderItemSerializer(many=True, read_only=True)
+    shipping_address = ShippingAddressSerializer(read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
 
@@ -231,7 +317,7 @@ class StatusSerializer(serializers.Serializer):
     approvals_required = serializers.IntegerField(help_text="2 for orders under four-eyes review.")
     claimed_by = serializers.CharField(allow_blank=True, help_text="The reviewer holding a live claim, if any.")
     claimed_until = serializers.DateTimeField(allow_null=True)
-    shipping_address = AddressSerializer()
+    shipping_address = ShippingAddressSerializer()
     shipping_attempts = serializers.IntegerField()
     last_failure = serializers.CharField(allow_blank=True)
     payment_status = serializers.CharField(allow_blank=True)

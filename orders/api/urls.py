@@ -3,6 +3,7 @@
 from django.urls import path
 
 from orders.api.views import OrderViewSet
+from orders.api.waits import status_view
 
 order = "orders/<str:pk>"
 
@@ -17,6 +18,6 @@ urlpatterns = [
     path(f"{order}/signals/update-address", OrderViewSet.as_view({"post": "update_address"}), name="order-update-address"),
     path(f"{order}/claim", OrderViewSet.as_view({"post": "claim"}), name="order-claim"),
     path(f"{order}/release", OrderViewSet.as_view({"post": "release"}), name="order-release"),
-    path(f"{order}/status", OrderViewSet.as_view({"get": "status"}), name="order-status"),
+    path(f"{order}/status", status_view, name="order-status"),  # async: a ?wait holds no thread
     path(f"{order}/events", OrderViewSet.as_view({"get": "events"}), name="order-events"),
 ]

@@ -1,19 +1,19 @@
 """The orders API: a thin entry point. Views validate input, check who may do what, call the workflow client
 and map outcomes to responses (errors through orders.api.errors)."""
 
+import contextlib
 import logging
 import re
 
-from django.db import connection
-from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, filters, mixins, permissions, status, viewsets
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders import review, selectors
+from orders.api import filters
 from orders.api import serializers as s
-from orders.api.errors import Conflict
+from orders.api.errors import Conflict, Unprocessable
 from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order_id
 from workflows import client
 from workflows.client import MessageResult
@@ -34,7 +34,17 @@ ERRORS = {
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 403, 404, 429, 503)}
 WRITE_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 409, 413, 429, 503)}
-ORDER_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The order id: 1-64 of A-Z a-z 0-9 _ -", pattern=ORDER_ID_PATTERN)
+KEYED_WRITE_ERRORS = {
+    **WRITE_ERRORS,
+    422: OpenApiResponse(s.ErrorSerializer, description="The Idempotency-Key was sent before with a different request."),
+}
+ORDER_ID = OpenApiParameter(
+    "id",
+    str,
+    OpenApiParameter.PATH,
+    description="The order id: 1-64 of A-Z a-z 0-9 _ -",
+    pattern=ORDER_ID_PATTERN,
+)
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -43,8 +53,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Repeat a request whose outcome you did not learn (a 503, a lost connection) with the same key: "
-    "it is answered with the first one's outcome instead of being judged as a new decision.",
+    "it is answered with the first one's outcome instead of being judged as a new decision. The same key with a "
+    "different request is refused (422). A key is remembered once the order has taken its request.",
 )
+ADDRESS_EXAMPLE = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
+START_EXAMPLE = OpenApiExample(
+    "Two books",
+    request_only=True,
+    value={
+        "customer_name": "Ada Lovelace",
+        "customer_email": "ada@example.com",
+        "items": [{"sku": "BOOK-1", "quantity": 2, "unit_price": "12.50"}],
+        "currency": "USD",
+        "shipping_address": ADDRESS_EXAMPLE,
+    },
+)
+CANCEL_EXAMPLE = OpenApiExample("Out of stock", request_only=True, value={"reason_code": "out_of_stock", "note": "back in May"})
 
 
 class OrderAccess(permissions.BasePermission):
@@ -85,10 +109,11 @@ class OrderClients(permissions.BasePermission):
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated, OrderAccess]
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
-    filterset_fields = ["status", "escalated"]
+    filter_backends = [filters.StrictFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filterset_class = filters.OrderFilter
     search_fields = ["id", "customer_email"]
-    ordering_fields = ["created_at", "updated_at", "amount"]
+    ordering_fields = filters.ORDERING_FIELDS
+    pagination_class = filters.PageNumbers
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
@@ -127,6 +152,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise exceptions.ValidationError({"Idempotency-Key": ["1-64 characters of A-Z, a-z, 0-9, _ . : and -."]})
         return key
 
+    @contextlib.contextmanager
+    def _keyed(self):
+        try:
+            yield
+        except client.IdempotencyKeyReused as exc:
+            raise Unprocessable(str(exc), code="idempotency_key_reused") from exc
+
     def _message_response(self, order_id: str, result: MessageResult) -> Response:
         body = {"id": order_id, "accepted": result.accepted, "status": result.status, "detail": result.detail}
         return Response(body, status=status.HTTP_202_ACCEPTED if result.still_processing else status.HTTP_200_OK)
@@ -140,6 +172,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "within TEMPORAL_UPDATE_WAIT (e.g. no worker is up yet): repeat the request to get it.",
         parameters=[ORDER_ID],
         request=s.StartOrderSerializer,
+        examples=[START_EXAMPLE],
         responses={
             201: s.StartResultSerializer,
             200: s.StartResultSerializer,
@@ -170,12 +203,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         '"approved 1 of 2; a second reviewer must approve", and the same reviewer again is refused.',
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.ApproveSerializer,
-        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **KEYED_WRITE_ERRORS},
     )
     def approve(self, request: Request, pk: str) -> Response:
         order = self.get_object()
-        note = self._body_of(s.ApproveSerializer, request.data or {})["note"]
-        result = client.approve(order.id, actor=self._actor(), note=note, idempotency_key=self._idempotency_key())
+        note = self._body(s.ApproveSerializer)["note"]
+        with self._keyed():
+            result = client.approve(order.id, actor=self._actor(), note=note, idempotency_key=self._idempotency_key())
         return self._message_response(order.id, result)
 
     @extend_schema(
@@ -185,20 +219,22 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "reviewer's cancel is refused (409) while another reviewer holds a claim on the order.",
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.CancelSerializer,
-        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+        examples=[CANCEL_EXAMPLE],
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **KEYED_WRITE_ERRORS},
     )
     def cancel(self, request: Request, pk: str) -> Response:
         order = self.get_object()
         body = self._body(s.CancelSerializer)
-        result = client.cancel(
-            order.id,
-            actor=self._actor(),
-            code=body.get("reason_code", ""),
-            note=body["note"],
-            reason=body.get("reason", ""),
-            role=self._role(),
-            idempotency_key=self._idempotency_key(),
-        )
+        with self._keyed():
+            result = client.cancel(
+                order.id,
+                actor=self._actor(),
+                code=body.get("reason_code", ""),
+                note=body["note"],
+                reason=body.get("reason", ""),
+                role=self._role(),
+                idempotency_key=self._idempotency_key(),
+            )
         return self._message_response(order.id, result)
 
     @extend_schema(
@@ -223,7 +259,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def _claim_change(self, send) -> Response:
         order = self.get_object()
-        take_over = self._body_of(s.ClaimSerializer, self.request.data or {})["take_over"]
+        take_over = self._body(s.ClaimSerializer)["take_over"]
         if take_over and not self.request.user.has_perm("orders.take_over_review"):
             raise exceptions.PermissionDenied("Taking over a review needs the orders.take_over_review permission.")
         return self._message_response(order.id, send(order.id, actor=self._actor(), take_over=take_over))
@@ -263,12 +299,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="Allowed until the carrier is dispatched; shipping uses the latest address.",
         parameters=[ORDER_ID, IDEMPOTENCY_KEY],
         request=s.AddressSerializer,
-        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("A new address", request_only=True, value=ADDRESS_EXAMPLE)],
+        responses={200: s.MessageResultSerializer, 202: s.MessageResultSerializer, **KEYED_WRITE_ERRORS},
     )
     def update_address(self, request: Request, pk: str) -> Response:
         order = self.get_object()
         address = dict(self._body(s.AddressSerializer))
-        result = client.update_address(order.id, actor=self._actor(), address=address, idempotency_key=self._idempotency_key())
+        with self._keyed():
+            result = client.update_address(order.id, actor=self._actor(), address=address, idempotency_key=self._idempotency_key())
         return self._message_response(order.id, result)
 
     @extend_schema(
@@ -276,28 +314,20 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description="From the workflow's get_status query while it runs, merged with the database; from the "
         "database alone once the order is final. With ?wait=N (seconds, up to 60), an order that is not final yet "
         "is answered as soon as it is, or after N seconds with its live state: wait for the outcome instead of "
-        "polling.",
-        parameters=[
-            ORDER_ID,
-            OpenApiParameter("wait", float, OpenApiParameter.QUERY, required=False, description="Seconds to wait for the order to be final (0-60)."),
-        ],
+        "polling. A wait holds no server thread. A client may have ORDER_WAITS_PER_CLIENT waits open at once (64 by "
+        "default): one more is refused with 429 and Retry-After; a wait let in is held to its end.",
+        parameters=[ORDER_ID, s.StatusQuerySerializer],
         responses={200: s.StatusSerializer, 400: ERRORS[400], **READ_ERRORS},
     )
     def status(self, request: Request, pk: str) -> Response:
-        order = self.get_object()
-        wait = self._body_of(s.StatusQuerySerializer, request.query_params)["wait"]
-        if wait and not order.is_terminal:
-            connection.close()  # the pooled connection goes back to the pool while this request waits
-            client.wait_until_closed(order.id, wait)
-            order = self.get_object()
-        live = None if order.is_terminal else client.status(order.id)
-        return Response(s.StatusSerializer(selectors.order_status(order, live)).data)
+        # Declared here with the other actions; served by orders.api.waits.OrderStatusView on the event loop.
+        raise NotImplementedError
 
     @extend_schema(
         summary="The order's event trail, oldest first (paginated)",
         parameters=[ORDER_ID],
         filters=False,
-        responses={200: s.EventSerializer(many=True), **READ_ERRORS},
+        responses={200: s.EventSerializer(many=True), 400: ERRORS[400], **READ_ERRORS},
     )
     def events(self, request: Request, pk: str) -> Response:
         order = self.get_object()

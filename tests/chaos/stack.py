@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.procs import children
 from bench.stack import wait_until_ready
+from orders.management.commands.run_stack import web_command
 from workflows.devserver import dev_server_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +73,7 @@ class ChaosStack:
             Process(f"worker-{n}", [sys.executable, "manage.py", "run_workers"], self.env, work_dir / f"worker-{n}.log")
             for n in range(worker_processes)
         ]
-        gunicorn = [sys.executable, "-m", "gunicorn", "ordersite.wsgi:application", "--config", "ordersite/gunicorn.conf.py"]
-        self.web = Process("web", [*gunicorn, "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2"], self.env, work_dir / "web.log")
+        self.web = Process("web", web_command(bind=f"127.0.0.1:{self.web_port}", workers=2), self.env, work_dir / "web.log")
 
     def boot(self) -> "ChaosStack":
         self.start_temporal()

@@ -1,4 +1,4 @@
-"""The chaos scenarios of issue 10, on the real stack: processes SIGKILLed, the Temporal server killed, PostgreSQL
+"""The chaos scenarios, on the real stack: processes SIGKILLed, the Temporal server killed, PostgreSQL
 stopped, a web worker killed mid-request, reviewers racing. Each ends with nothing lost (Scenario.assert_nothing_lost)."""
 
 import subprocess

@@ -1,20 +1,23 @@
 """`manage.py orders`: the API's operations from the command line, with the same validation and outcomes.
 
-Exit codes: 0 done; 1 invalid input; 3 unknown order; 4 refused (conflict or not allowed now); 5 Temporal or the
-database unavailable.
+Decisions, claims and address changes name their actor (--actor): an active user who may review orders, and who
+may take reviews over for --take-over. Notes and reasons are bounded by the columns they land in (orders.limits).
+
+Exit codes: 0 done; 1 invalid input; 3 unknown order; 4 refused (a conflict, not allowed now, or not allowed to the
+actor); 5 Temporal or the database unavailable.
 """
 
-import getpass
 import json
 import uuid
 from dataclasses import fields
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 
-from orders import review, selectors
+from orders import limits, review, selectors
 from orders.api.serializers import AddressSerializer, OrderListSerializer, StartOrderSerializer
 from orders.management.commands._exit import TemporalCommand
 from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
@@ -39,9 +42,18 @@ SAMPLE = {
 ADDRESS_FIELDS = [f.name for f in fields(Address)]
 
 
+def _text(name: str, value: str, limit: int) -> str:
+    """Text of at most `limit` characters that the database can store, or invalid input."""
+    problem = limits.unstorable(value) or (f"is longer than {limit} characters" if len(value) > limit else "")
+    if problem:
+        raise CommandError(f"--{name} {problem}: give at most {limit} characters of text", returncode=EXIT_INVALID)
+    return value
+
+
 def _item(text: str) -> dict:
     try:
         sku, quantity, price = text.split(":")
+        quantity = int(quantity)  # the API's JSON integer
     except ValueError:
         raise CommandError(f"--item takes SKU:QUANTITY:UNIT_PRICE, not {text!r}", returncode=EXIT_INVALID)
     return {"sku": sku, "quantity": quantity, "unit_price": price}
@@ -73,7 +85,7 @@ class Command(TemporalCommand):
         approve = action("approve", "approve orders under review (several ids: all at once)")
         approve.add_argument("order_ids", nargs="+", metavar="ORDER_ID")
         approve.add_argument("--note", default="")
-        approve.add_argument("--actor", default=None, help="who is acting (default: cli:<you>)")
+        approve.add_argument("--actor", required=True, help="who is acting: a user who may review orders")
 
         cancel = action("cancel", "cancel orders, with a reason code (several ids: all at once)")
         cancel.add_argument("order_ids", nargs="+", metavar="ORDER_ID")
@@ -81,13 +93,13 @@ class Command(TemporalCommand):
         why.add_argument("--reason-code", choices=list(CancelCodes.LABELS), help="why; other needs --note")
         why.add_argument("--reason", help="free text, as before reason codes (taken as --reason-code other)")
         cancel.add_argument("--note", default="")
-        cancel.add_argument("--actor", default=None)
+        cancel.add_argument("--actor", required=True)
 
         for name, text in (("claim", "claim an order for review"), ("release", "release your claim on an order")):
             claim = action(name, text)
             claim.add_argument("order_id")
             claim.add_argument("--take-over", action="store_true", help="take it from the reviewer who holds it")
-            claim.add_argument("--actor", default=None)
+            claim.add_argument("--actor", required=True)
 
         readdress = action("update-address", "change an order's shipping address")
         readdress.add_argument("order_id")
@@ -95,7 +107,7 @@ class Command(TemporalCommand):
             readdress.add_argument(
                 f"--{field.replace('_', '-')}", dest=f"address_{field}", required=field in Address.REQUIRED
             )
-        readdress.add_argument("--actor", default=None)
+        readdress.add_argument("--actor", required=True)
 
         status = action("status", "the live status of an order")
         status.add_argument("order_id")
@@ -151,13 +163,15 @@ class Command(TemporalCommand):
         )
 
     def approve(self, order_ids, note, actor, **_):
+        note = _text("note", note, limits.NOTE)
         actor = self._actor(actor)
         if len(order_ids) > 1:
             return self._many(review.approve_orders(order_ids, actor=actor, note=note), order_ids)
         self._message(order_ids[0], client.approve(order_ids[0], actor=actor, note=note), "Approved")
 
     def cancel(self, order_ids, reason_code, note, reason, actor, **_):
-        code, note = (reason_code, note) if reason_code else ("other", note or reason or "")
+        note, reason = _text("note", note, limits.NOTE), _text("reason", reason or "", limits.NOTE)
+        code, note = (reason_code, note) if reason_code else ("other", note or reason)
         problem = CancelCodes.problem(code, note)
         if problem:
             raise CommandError(problem, returncode=EXIT_INVALID)
@@ -167,10 +181,12 @@ class Command(TemporalCommand):
         self._message(order_ids[0], client.cancel(order_ids[0], actor=actor, code=code, note=note), "Cancelled")
 
     def claim(self, order_id, take_over, actor, **_):
-        self._message(order_id, client.claim(order_id, actor=self._actor(actor), take_over=take_over), "Claimed")
+        actor = self._actor(actor, take_over=take_over)
+        self._message(order_id, client.claim(order_id, actor=actor, take_over=take_over), "Claimed")
 
     def release(self, order_id, take_over, actor, **_):
-        self._message(order_id, client.release(order_id, actor=self._actor(actor), take_over=take_over), "Released")
+        actor = self._actor(actor, take_over=take_over)
+        self._message(order_id, client.release(order_id, actor=actor, take_over=take_over), "Released")
 
     def _many(self, outcome, order_ids):
         """Many orders at once: each one's outcome; exit 4 if any was refused, 5 if any outcome is unknown."""
@@ -216,8 +232,18 @@ class Command(TemporalCommand):
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _actor(self, actor):
-        return actor or f"cli:{getpass.getuser()}"
+    def _actor(self, actor: str, take_over: bool = False) -> str:
+        """The acting user's name, once it is known to be an active user allowed to act."""
+        user = get_user_model().objects.filter(username=actor).first()
+        if user is None:
+            raise CommandError(f"{actor} is not a user", returncode=EXIT_INVALID)
+        if not user.is_active:
+            raise CommandError(f"{actor} is not an active user", returncode=EXIT_INVALID)
+        if not selectors.can_review(user):
+            raise CommandError(f"{actor} may not review orders (orders.review_order)", returncode=EXIT_REFUSED)
+        if take_over and not selectors.can_take_over(user):
+            raise CommandError(f"{actor} may not take reviews over (orders.take_over_review)", returncode=EXIT_REFUSED)
+        return user.get_username()
 
     def _require_valid(self, serializer):
         if not serializer.is_valid():

