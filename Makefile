@@ -17,7 +17,7 @@ install: $(STAMP)
 migrate: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
-# A local .env (DEBUG=1, generated secrets), written once, so that README commands work in any new shell.
+# A local .env (DEBUG=1, generated secrets), written once, so that every documented command works in any new shell.
 .env:
 	$(PYTHON) ordersite/local_env.py
 
@@ -35,7 +35,7 @@ browser:
 test: install browser
 	$(BIN)/pytest
 
-# The chaos suite (README "Reliability"): workers, the Temporal server, web workers and PostgreSQL killed or
+# The chaos suite (docs/reliability.md): workers, the Temporal server, web workers and PostgreSQL killed or
 # stopped under load, each scenario ending with the audit and `manage.py reconcile`. Stops and starts the local
 # PostgreSQL cluster, so it needs PostgreSQL in DATABASE_URL and the rights to run pg_ctlcluster.
 chaos: install
@@ -45,12 +45,12 @@ chaos: install
 test-fast: install
 	$(BIN)/pytest -m "not e2e"
 
-# Throughput and latency through the REST API beside a bare Temporal skeleton (README "Performance");
+# Throughput and latency through the REST API beside a bare Temporal skeleton (docs/performance.md);
 # PostgreSQL when DATABASE_URL points at it. BENCH_ARGS passes options, e.g. BENCH_ARGS="--orders 100".
 bench: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench $(BENCH_ARGS)
 
-# Long polls beside everything else (README "Performance"): 500 concurrent GET /orders/{id}/status?wait=60 on 500
+# Long polls beside everything else (docs/performance.md): 500 concurrent GET /orders/{id}/status?wait=60 on 500
 # unfinished orders from 10 clients, on the default 2 web processes, while /healthz, the admin's order page and
 # GET /orders/{id}/ are probed. BENCH_ARGS passes options, e.g. BENCH_ARGS="--wait 20".
 bench-waits: install

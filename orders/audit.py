@@ -23,7 +23,7 @@ CLOSING_EVENTS = {
 
 @dataclass(frozen=True)
 class WorkflowView:
-    """What Temporal knows of one order (workflows.client.order_workflows): its execution status (RUNNING,
+    """What Temporal knows of one order (orders.temporal.reading.order_workflows): its execution status (RUNNING,
     COMPLETED, FAILED, ...), the order status the workflow holds (its status query while it runs, its result once
     completed), and a failure's type."""
 

@@ -16,8 +16,8 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from temporalio.api.common.v1 import Payload
 
+from orders.temporal.connection import payload_codec
 from workflows.codec import KeyringError
-from workflows.connection import payload_codec
 
 
 def _user(request):

@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderEvent
-from workflows import client
-from workflows.client import BulkOutcome
+from orders.temporal import client
+from orders.temporal.bulk import BulkOutcome
 from workflows.types import ApproveRequest, CancelRequest, Roles
 
 SHOWN_IDS = 20  # longer lists are summarised: "A, B, ... and 180 more"

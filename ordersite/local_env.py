@@ -1,5 +1,5 @@
 """Write `.env` for a local run, once (`make run` calls it): DEBUG on, a generated SECRET_KEY and a generated
-payload encryption key, so that every command in the README works in any new shell. Never overwrites an
+payload encryption key, so that every command in the README and docs/ works in any new shell. Never overwrites an
 existing file; `.env` is never committed. Production sets these variables itself. Standard library only: it
 runs before the virtualenv exists."""
 

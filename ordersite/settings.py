@@ -1,6 +1,6 @@
 """Django settings, read from the environment (and an optional .env file) with django-environ.
 
-Every variable is documented in .env.example and the README.
+Every variable is documented in .env.example and docs/configuration.md.
 """
 
 from datetime import timedelta
@@ -264,7 +264,7 @@ for _name, _rate in (("FLAKY_FAILURE_RATE", FLAKY_FAILURE_RATE), ("FLAKY_LOST_RE
     if not 0.0 <= _rate <= 1.0:
         raise ImproperlyConfigured(f"{_name} must be between 0 and 1.")
 
-# Run workflows inside the SDK sandbox in production too (the test suite always does; see workflows/worker.py).
+# Run workflows inside the SDK sandbox in production too (the test suite always does; see orders/temporal/worker.py).
 WORKFLOW_SANDBOX = env.bool("WORKFLOW_SANDBOX", default=False)
 
 # Workers serve Temporal SDK metrics in Prometheus format on this port (0 turns them off).

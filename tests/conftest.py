@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from orders.models import Order
-from workflows import client as order_client
+from orders.temporal import client as order_client
 from workflows.devserver import dev_server_command, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent

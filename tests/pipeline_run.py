@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from orders.models import Order
+from orders.temporal import client as order_client
 from tests import pipeline_cases as pc
 from tests import pipeline_verdicts as pv
 from tests.pipeline_admin import AdminSteps
 from tests.pipeline_http import AdminSession, Answer, Api, encode, order_path
-from workflows import client as order_client
 
 PASSWORD = "pipeline-password"
 SHOPS = ["shop0", "shop1", "shop2"]

@@ -1,6 +1,6 @@
 """The contract's verdict on the generated cases of tests/pipeline_cases.py: the answers the API may give each.
 
-The verdicts are written from the contract (the README's API table and the schema), not read from the serializers:
+The verdicts are written from the contract (docs/api.md and the schema), not read from the serializers:
 a value within every declared limit is taken, a value beyond one is refused with 400, and a value the contract does
 not settle (an unknown property, an order with no items) may get either answer, never a 5xx."""
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from temporalio import workflow
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from workflows.connection import connect
+from orders.temporal.connection import connect
 from workflows.search_attributes import ORDER_PROGRESS_AT, ORDER_STEP, ORDER_WAITING
 from workflows.types import ClaimRequest, MessageResult, WorkflowState, order_workflow_id
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from orders import limits, review, selectors, services
 from orders.models import Order, OrderEvent, ReviewQueueOrder
+from orders.temporal import client as order_client
 from tests.conftest import wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, OrderFactory
 from tests.test_e2e import order_request
-from workflows import client as order_client
 
 pytestmark = pytest.mark.django_db
 

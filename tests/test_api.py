@@ -55,7 +55,7 @@ def client_b():
 @pytest.fixture
 def temporal_down(settings):
     """Point the workflow client at a port where nothing listens."""
-    from workflows import client
+    from orders.temporal import client
 
     settings.TEMPORAL_ADDRESS = "127.0.0.1:1"
     client._runner._client = None

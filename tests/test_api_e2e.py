@@ -13,10 +13,10 @@ from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 
 from orders.models import Order, OrderEvent, Payment
+from orders.temporal import client as order_client
 from tests.conftest import ROOT, wait_for_status
 from tests.factories import ADDRESS
 from tests.test_api import START_BODY
-from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""A small run of `manage.py bench` (README "Performance"): correctness only, never a timing. It boots its own
+"""A small run of `manage.py bench` (docs/performance.md): correctness only, never a timing. It boots its own
 stack (dev server, workers, gunicorn, a fresh database) and the skeleton, drives orders through the API, and fails
 unless every order completed with exactly one captured payment."""
 

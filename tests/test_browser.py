@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from orders.models import Order, OrderEvent, Payment
+from orders.temporal import client as order_client
 from tests.conftest import SCREENSHOTS, log_in, wait_for_status
 from tests.test_e2e import order_request
-from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

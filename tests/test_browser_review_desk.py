@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from orders.models import Order, OrderEvent
+from orders.temporal import client as order_client
 from tests.conftest import SCREENSHOTS, log_in, wait_for_status
 from tests.test_e2e import order_request
-from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,9 +15,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from orders.models import Order, Payment
+from orders.temporal import client as order_client
 from tests.conftest import wait_for_status
 from tests.test_e2e import order_request
-from workflows import client as order_client
 from workflows.binaries import temporal_cli
 from workflows.codec import ENCODING, EncryptionCodec, KeyringError, codec_from, data_converter, new_key, parse_keyring
 from workflows.order import OrderWorkflow

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
+from orders.temporal.worker import QUEUES
 from ordersite.web_threads import async_step_threads
 from tests.conftest import ROOT
 from workflows.binaries import temporal_cli
 from workflows.devserver import DYNAMIC_CONFIG
 from workflows.types import MAIN_TASK_QUEUE, SHIPPING_TASK_QUEUE
-from workflows.worker import QUEUES
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

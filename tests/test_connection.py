@@ -8,8 +8,8 @@ import time
 
 from temporalio.service import TLSConfig
 
+from orders.temporal.connection import tls_config
 from tests.conftest import ROOT
-from workflows.connection import tls_config
 
 
 def test_plain_by_default(settings):

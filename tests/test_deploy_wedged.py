@@ -10,11 +10,11 @@ from django.db import connection
 from temporalio.worker import Worker
 
 from orders.models import Order
+from orders.temporal import write_errors
+from orders.temporal.worker import MAIN_ACTIVITIES
 from tests.workflow_fakes import order_input, start, state_when
-from workflows import write_errors
 from workflows.order import OrderWorkflow
 from workflows.types import ApproveRequest
-from workflows.worker import MAIN_ACTIVITIES
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the wedge is a PostgreSQL constraint")
 

@@ -12,9 +12,9 @@ from django.db import connection
 
 from orders.audit import order_problems
 from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
+from orders.temporal import client as order_client
 from tests.conftest import fast_retries, wait_for_status, wait_for_workflow_closed
 from tests.factories import ADDRESS, ITEMS
-from workflows import client as order_client
 from workflows.types import Activities, FaultSettings, order_workflow_id, shipping_workflow_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

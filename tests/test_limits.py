@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from orders import events, limits, services
 from orders.models import Order, OrderEvent, Payment
+from orders.temporal import client as order_client
 from tests.conftest import wait_for_status
 from tests.factories import OrderFactory
 from tests.test_e2e import order_request
 from tests.test_services import order_input
-from workflows import client as order_client
 from workflows.names import PAYMENT_ID_MAX_LENGTH
 from workflows.types import REASON_MAX_LENGTH, CancelCodes, OrderItem, Roles, default_payment_id
 

@@ -1,6 +1,7 @@
-"""Every command the README prints works as printed: a clean copy of the checkout (what `git ls-files` holds, no
-.env, no data), `make run` in it on the embedded defaults, then each `.venv/bin/...` line of the README's shell
-blocks run verbatim, in order, in a new shell with no variables beyond PATH and HOME."""
+"""Every command the README and docs/ print works as printed: a clean copy of the checkout (what `git ls-files`
+holds, no .env, no data), `make run` in it on the embedded defaults, then each `.venv/bin/...` line of their ```sh
+blocks run verbatim, in reading order (the README, then each document in the order the README links it), in a new
+shell with no variables beyond PATH and HOME."""
 
 import contextlib
 import os
@@ -9,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -19,16 +21,28 @@ pytestmark = pytest.mark.e2e
 
 PORTS = (8000, 7233, 8233)  # the README's URLs assume make run's defaults
 BARE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"}
+# Commands that run for minutes or for ever have no place in a ```sh block: the documents name them as `make` targets.
+LONG_RUNNING = ("pytest", "run_stack", "run_workers", "manage.py bench", "bench_waits", "temporal server")
+MAX_COMMANDS = 40
+
+
+def documents() -> list[Path]:
+    """The README, then the documents in the order it links them."""
+    linked = re.findall(r"\]\((docs/[\w-]+\.md)\)", (ROOT / "README.md").read_text())
+    return [ROOT / "README.md", *(ROOT / name for name in dict.fromkeys(linked))]
 
 
 def readme_commands() -> list[str]:
-    """The runnable lines of the README's ```sh blocks: those that call something in the virtualenv."""
-    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.DOTALL)
+    """The runnable lines of the documents' ```sh blocks: those that call something in the virtualenv."""
+    blocks = [block for path in documents() for block in re.findall(r"```sh\n(.*?)```", path.read_text(), flags=re.DOTALL)]
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith(".venv/bin/")]
 
 
 def clean_copy(target) -> None:
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    # What a commit of the working tree would hold: tracked files and new ones that are not ignored.
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True)
+    tracked = listed.stdout.decode().split("\0")
     for name in filter(None, tracked):
         source = ROOT / name
         if source.is_file():
@@ -45,6 +59,9 @@ def port_free(port: int) -> bool:
 
 def test_the_readme_lists_the_commands_a_new_user_runs():
     commands = readme_commands()
+    assert len(documents()) > 5 and all(path.exists() for path in documents())
+    assert len(commands) <= MAX_COMMANDS
+    assert not [c for c in commands if any(name in c for name in LONG_RUNNING)]
     assert any("manage.py demo --orders" in c for c in commands)
     assert any("manage.py check_status" in c for c in commands)
     assert any(c.startswith(".venv/bin/temporal workflow list --query \"OrderStatus='awaiting_review'\"") for c in commands)

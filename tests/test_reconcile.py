@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from orders.models import Order, Payment, ReconcileRun
+from orders.temporal import client as order_client
 from tests.conftest import wait_for_status
 from tests.factories import OrderFactory
 from tests.test_e2e import order_request
-from workflows import client as order_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

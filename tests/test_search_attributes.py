@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 
 from orders.models import Order
+from orders.temporal import client as order_client
 from tests.conftest import wait_for_status
 from tests.test_e2e import order_request
-from workflows import client as order_client
 from workflows.binaries import temporal_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -13,9 +13,9 @@ import pytest
 
 from bench.stack import wait_until_ready
 from orders.models import Order
+from orders.temporal import client as order_client
 from tests.conftest import ROOT, wait_for_status
 from tests.test_e2e import order_request
-from workflows import client as order_client
 from workflows.binaries import temporal_cli
 from workflows.devserver import free_port
 
@@ -140,7 +140,7 @@ def test_json_logs_carry_order_and_workflow_ids(start_worker):
 
     assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
     workflow_lines = [r for r in records if r["logger"] == "temporalio.workflow" and r.get("order_id") == "log-1"]
-    activity_lines = [r for r in records if r["logger"] == "workflows.activities" and r.get("order_id") == "log-1"]
+    activity_lines = [r for r in records if r["logger"] == "orders.temporal.activities" and r.get("order_id") == "log-1"]
     assert workflow_lines and all(r["workflow_id"] == "order-log-1" for r in workflow_lines)
     assert {r["message"].split(" ")[0] for r in activity_lines} >= {"receive_order", "validate_order"}
     assert all(r["workflow_id"] == "order-log-1" for r in activity_lines)

@@ -12,11 +12,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from orders.api.errors import exception_handler
 from orders.models import Order
+from orders.temporal import client as order_client
 from orders.temporal import errors
 from tests.factories import OrderFactory
 from tests.standin_orders import StandIn, StandInWorker
 from tests.test_api import api_as, user_in
-from workflows import client as order_client
 from workflows.devserver import dev_server_command, free_port, wait_for_port
 from workflows.types import WorkflowState
 

@@ -11,11 +11,11 @@ import uuid
 import pytest
 
 from orders.models import Order
+from orders.temporal import client as order_client
 from orders.temporal import readiness
 from tests.conftest import ROOT, WorkerProcess, database_url, wait_for_status
 from tests.test_api import START_BODY
 from tests.test_api_e2e import Http, token_for
-from workflows import client as order_client
 from workflows.binaries import temporal_cli
 from workflows.codec import new_key
 

@@ -24,11 +24,11 @@ from bench.stack import wait_until_ready
 from orders.api.waits import WaitSlots
 from orders.management.commands.run_stack import web_command
 from orders.models import Order
+from orders.temporal import client as order_client
 from orders.temporal import waiting
 from tests.conftest import ROOT, database_url, wait_for_status
 from tests.factories import OrderFactory
 from tests.test_e2e import order_request
-from workflows import client as order_client
 from workflows.devserver import free_port
 from workflows.types import order_workflow_id
 

@@ -5,8 +5,8 @@ from django.db import connection
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from orders.temporal.activities import domain_activity
 from tests.factories import OrderFactory
-from workflows.activities import domain_activity
 from workflows.types import ErrorTypes
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLSTATE classes are PostgreSQL's")

@@ -18,7 +18,7 @@ from orders.api.serializers import AddressSerializer
 from orders.models import Order
 from orders.review import ReviewOutcome, TooManyOrders
 from orders.selectors import TAKE_OVER_PERMISSION
-from workflows import client
+from orders.temporal import client
 
 
 class ReviewActions:

@@ -1,4 +1,4 @@
-"""The API routes, spelled out (see the README's table)."""
+"""The API routes, spelled out (see the table in docs/api.md)."""
 
 from django.urls import path
 

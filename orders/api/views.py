@@ -15,9 +15,8 @@ from orders.api import filters
 from orders.api import serializers as s
 from orders.api.errors import Conflict, Unprocessable
 from orders.models import ORDER_ID_PATTERN, ORDER_ID_RULE, Order, is_valid_order_id
-from workflows import client
-from workflows.client import MessageResult
-from workflows.types import Roles, order_workflow_id
+from orders.temporal import client
+from workflows.types import MessageResult, Roles, order_workflow_id
 
 log = logging.getLogger("orders.api")
 

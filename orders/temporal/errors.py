@@ -39,6 +39,10 @@ class MessageRejected(OrderClientError):
     code = "not_allowed"
 
 
+class IdempotencyKeyReused(OrderClientError):
+    """The idempotency key was sent before with a different request (IETF Idempotency-Key draft: 422)."""
+
+
 class UpdateRefused(MessageRejected):
     """The server refused the update before the workflow saw it (e.g. the run has taken its most updates)."""
 

@@ -1,7 +1,7 @@
 """Whether Temporal is ready for the orders: the server serves, the namespace exists and has every search attribute
 of workflows/search_attributes.py with its type, and the payload key encrypts and decrypts (when encryption is on).
 `/readyz` asks it (a complete setup is kept for READY_FOR seconds, a missing one never), and so do the workers
-at start (workflows/worker.py). A cluster that was not set up is named with its fix, `manage.py temporal_setup`,
+at start (worker.py). A cluster that was not set up is named with its fix, `manage.py temporal_setup`,
 and once the setup has run the same processes go on without a restart."""
 
 import asyncio
@@ -17,9 +17,9 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from orders.temporal import runner
+from orders.temporal.connection import payload_codec
 from orders.temporal.errors import SETUP_FIX, TemporalUnavailable, is_namespace_missing
-from workflows import client as order_client
-from workflows.connection import payload_codec
 from workflows.search_attributes import ALL
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def check() -> dict:
     known = time.monotonic() < _ready_until.get(key, 0.0)
 
     async def ask() -> list[str]:
-        client = await order_client.connected()
+        client = await runner.connected()
         if not await client.service_client.check_health():
             raise TemporalUnavailable("Temporal reports it is not serving")
         if known:
@@ -92,7 +92,7 @@ def check() -> dict:
         return found + ([codec] if codec else [])
 
     try:
-        found = order_client.run(ask())
+        found = runner.run(ask())
     except TemporalUnavailable as exc:
         return {"ok": False, "detail": str(exc)}
     if found:

@@ -15,8 +15,8 @@ from django.conf import settings
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from orders.temporal import runner
 from orders.temporal.errors import OrderClientError
-from workflows import client as order_client
 from workflows.search_attributes import ORDER_PROGRESS_AT, ORDER_STEP
 from workflows.types import WorkflowState, order_workflow_id
 
@@ -62,7 +62,7 @@ def stuck_orders(limit: int = LIMIT) -> list[StuckOrder]:
     cutoff = datetime.now(timezone.utc) - timedelta(seconds=settings.ORDER_STUCK_AFTER)
 
     async def look() -> list[StuckOrder]:
-        client = await order_client.connected()
+        client = await runner.connected()
         listed = []
         async for execution in client.list_workflows(visibility_query(cutoff), limit=limit, page_size=min(limit, 1000)):
             attributes = execution.typed_search_attributes
@@ -87,7 +87,7 @@ def stuck_orders(limit: int = LIMIT) -> list[StuckOrder]:
         found = await asyncio.gather(*(one(*row) for row in listed))
         return sorted((o for o in found if o), key=lambda o: o.progress_at or cutoff)
 
-    return order_client.run(look(), timeout=settings.TEMPORAL_CLIENT_TIMEOUT + QUERY_TIMEOUT)
+    return runner.run(look(), timeout=settings.TEMPORAL_CLIENT_TIMEOUT + QUERY_TIMEOUT)
 
 
 _recent: dict[tuple, tuple[float, Optional[list[StuckOrder]], Optional[Exception]]] = {}

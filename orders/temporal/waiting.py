@@ -1,24 +1,20 @@
 """Reading and waiting on an order's workflow from the web tier's event loop (GET /orders/{id}/status?wait=N): no
 thread is held while Temporal long-polls for the workflow's close. Waits on the same order in one process share one
-long poll. The synchronous counterparts, for views, the admin and commands, are in workflows/client.py.
+long poll. The synchronous counterparts, for views, the admin and commands, are in reading.py.
 """
 
 import asyncio
 import contextvars
 import weakref
-from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field
 from typing import Optional
 
 from django.conf import settings
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
-from orders.temporal import errors
-from workflows.connection import connect
-from workflows.types import TERMINAL_STATUSES, WorkflowState, order_workflow_id
-
-TERMINAL_VALUES = {status.value for status in TERMINAL_STATUSES}
+from orders.temporal import errors, reading
+from orders.temporal.connection import connect
+from workflows.types import order_workflow_id
 
 
 @dataclass
@@ -92,32 +88,15 @@ def _forget(here: _Loop, order_id: str, shared: _Shared) -> None:
 
 
 async def _closed(order_id: str) -> bool:
-    handle = (await _client()).get_workflow_handle(order_workflow_id(order_id))
-    try:
-        await handle.result()
-    except WorkflowFailureError:  # failed, cancelled, terminated or timed out: closed all the same
-        pass
-    except RPCError as exc:
-        if not errors.workflow_missing(exc):
-            raise errors.translate(exc) from exc
-    return True
+    return await reading.closed((await _client()).get_workflow_handle(order_workflow_id(order_id)))
 
 
 async def live_status(order_id: str) -> Optional[dict]:
     """The live state from the workflow's get_status query, or None when there is no workflow (the database then
     answers alone). `running` is False once the workflow has reached a final status."""
-    handle = (await _client()).get_workflow_handle(order_workflow_id(order_id))
+    workflow = (await _client()).get_workflow_handle(order_workflow_id(order_id))
     timeout = settings.TEMPORAL_CLIENT_TIMEOUT
     try:
-        state = await asyncio.wait_for(
-            handle.query("get_status", result_type=WorkflowState, rpc_timeout=timedelta(seconds=timeout)), timeout
-        )
+        return await asyncio.wait_for(reading.ask_status(workflow, rpc_timeout=timeout), timeout)
     except asyncio.TimeoutError as exc:
         raise errors.TemporalUnavailable("Temporal did not answer in time") from exc
-    except WorkflowQueryFailedError as exc:
-        raise errors.StatusUnknown(f"the order's workflow could not answer its status query: {exc.message}") from exc
-    except RPCError as exc:
-        if errors.workflow_missing(exc):
-            return None
-        raise errors.translate(exc) from exc
-    return {**asdict(state), "running": state.status not in TERMINAL_VALUES}

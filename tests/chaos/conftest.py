@@ -11,10 +11,10 @@ from rest_framework.authtoken.models import Token
 
 from orders import audit
 from orders.roles import ORDER_CLIENTS, REVIEWERS, ensure_roles
+from orders.temporal import client as order_client
 from tests.chaos.clients import Api
 from tests.chaos.stack import ROOT, ChaosStack
 from tests.conftest import database_url
-from workflows import client as order_client
 
 # Business retries in tenths of seconds, so that faults cost little time (the orders snapshot these at start).
 FAST_RETRIES = {"BUSINESS_RETRY_INITIAL_INTERVAL": "0.1", "BUSINESS_RETRY_MAX_INTERVAL": "0.4", "SHIPPING_RETRY_BACKOFF": "0.2"}

@@ -24,7 +24,7 @@ django.setup()
 from django.test import Client  # noqa: E402
 
 from orders.models import Order  # noqa: E402
-from workflows.worker import WorkerOptions, run  # noqa: E402
+from orders.temporal.worker import WorkerOptions, run  # noqa: E402
 
 
 def main(order_id: str, token: str) -> None:

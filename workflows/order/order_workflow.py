@@ -5,7 +5,7 @@ message to the concern that owns it (review.py, claims.py, address.py, fulfilmen
 (state.py). Deterministic: no Django, no I/O; every side effect is an activity. Messages may arrive before `run`
 starts, so all state is set up in `@workflow.init`.
 
-Money and state rules (see the README's "Money and state"):
+Money and state rules (docs/architecture.md):
 - a charge's outcome is never guessed (payment.py);
 - everything after a capture has a compensating path: the money is refunded unless the goods left;
 - a dispatch whose outcome is unknown is settled with the carrier before any refund (fulfilment.py);

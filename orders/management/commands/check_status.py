@@ -11,7 +11,7 @@ from django.db.models import Count
 from orders.health import database_check, temporal_check
 from orders.management.commands._exit import TemporalCommand
 from orders.models import Order, OrderEvent, ReconcileRun
-from workflows import client
+from orders.temporal import client
 
 
 class Command(TemporalCommand):

@@ -30,7 +30,7 @@ from rich.table import Table
 from orders.audit import order_problems
 from orders.management.commands._exit import TemporalCommand
 from orders.models import Order, Payment
-from workflows import client
+from orders.temporal import client
 from workflows.types import FaultSettings
 
 LIMIT_SECONDS = 15.0

@@ -21,7 +21,7 @@ from orders import limits, review, selectors
 from orders.api.serializers import AddressSerializer, OrderListSerializer, StartOrderSerializer
 from orders.management.commands._exit import TemporalCommand
 from orders.models import ORDER_ID_RULE, Order, is_valid_order_id
-from workflows import client
+from orders.temporal import client
 from workflows.types import Address, CancelCodes
 
 EXIT_INVALID, EXIT_NOT_FOUND, EXIT_REFUSED, EXIT_UNAVAILABLE = 1, 3, 4, 5

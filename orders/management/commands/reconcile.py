@@ -10,8 +10,7 @@ from rich.table import Table
 
 from orders import reconcile
 from orders.management.commands._exit import TemporalCommand
-from orders.temporal import stuck
-from workflows import client
+from orders.temporal import client, stuck
 
 
 class Command(TemporalCommand):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from orders.management.commands._exit import TemporalCommand
-from workflows.worker import QUEUES, WorkerOptions, run
+from orders.temporal.worker import QUEUES, WorkerOptions, run
 
 
 class Command(TemporalCommand):

@@ -17,8 +17,8 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.service import RPCError, RPCStatusCode
 
 from orders.management.commands._exit import TemporalCommand
+from orders.temporal.connection import connect
 from orders.temporal.readiness import problems
-from workflows.connection import connect
 from workflows.search_attributes import ALL, register
 
 # A visibility query that names every attribute, each with a value of its type.

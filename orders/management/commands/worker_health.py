@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from orders.management.commands._exit import TemporalCommand
-from workflows import client
-from workflows.worker import QUEUES
+from orders.temporal import client
+from orders.temporal.worker import QUEUES
 
 
 class Command(TemporalCommand):

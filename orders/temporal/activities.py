@@ -5,7 +5,7 @@ Two kinds, with different retry policies chosen by the workflows:
   minutes delays an order but never loses it;
 - business calls (gateway, warehouse, carrier) retry a few times with backoff, and a business refusal is
   non-retryable.
-Either way, a failure that would come again the same way (workflows/write_errors.py) is non-retryable.
+Either way, a failure that would come again the same way (write_errors.py) is non-retryable.
 """
 
 import functools
@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orders import services, simulators
-from workflows import write_errors
+from orders.temporal import write_errors
 from workflows.types import (
     Activities,
     AddressChange,

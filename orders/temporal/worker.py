@@ -12,9 +12,9 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from orders.temporal import readiness
-from workflows import activities
-from workflows.connection import connect, metrics_runtime
+import workflows
+from orders.temporal import activities, readiness
+from orders.temporal.connection import connect, metrics_runtime
 from workflows.order import OrderWorkflow
 from workflows.shipping import ShippingWorkflow
 
@@ -37,7 +37,7 @@ def compile_workflow_code() -> None:
     """Write the bytecode of the workflow modules. The sandbox imports them afresh for every new workflow run; with
     no bytecode on disk (PYTHONDONTWRITEBYTECODE, a fresh checkout) each import would compile the source again."""
     try:
-        compileall.compile_dir(Path(__file__).parent, quiet=2)
+        compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
     except OSError as exc:  # a read-only tree: the image should have compiled it at build time
         log.warning("could not write the workflows' bytecode: %s", exc)
 
