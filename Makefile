@@ -60,10 +60,9 @@ lint: install
 	$(BIN)/ruff check .
 
 # Refresh the current release's committed workflow histories (tests/histories/release-N) that
-# tests/test_replay.py replays; earlier releases' histories are never rewritten.
+# tests/workflows/test_replay.py replays; earlier releases' histories are never rewritten.
 histories: install
-	RECORD_HISTORIES=1 $(BIN)/pytest tests/test_workflows.py tests/test_workflow_races.py tests/test_review_workflow.py \
-		tests/test_workflow_endings.py
+	RECORD_HISTORIES=1 $(BIN)/pytest tests/workflows
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -5,7 +5,10 @@ import os
 
 import django
 
+from ordersite import tracing  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ordersite.settings")
+tracing.configure("orders-web")  # before Django loads its middleware
 django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402 (after setup)

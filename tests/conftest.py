@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,23 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def temporal_address():
+@contextmanager
+def dev_server(*flags: str):
+    """A Temporal dev server of the project's (workflows/devserver.py) on a free port, with extra flags."""
     port = free_port()
-    server = subprocess.Popen(dev_server_command(port=port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(dev_server_command(port=port) + list(flags), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port("127.0.0.1", port)
         yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def temporal_address():
+    with dev_server() as address:
+        yield address
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Optional
 from workflows.inputs import Address
 from workflows.names import Roles
 
-# The length of the order's status_reason column (tests/test_limits.py checks it): every reason a workflow builds
+# The length of the order's status_reason column (tests/unit/test_limits.py checks it): every reason a workflow builds
 # fits it.
 REASON_MAX_LENGTH = 500
 ELLIPSIS = "…"

@@ -12,7 +12,7 @@ def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
 
 
-# The payments.payment_id column (tests/test_limits.py checks it).
+# The payments.payment_id column (tests/unit/test_limits.py checks it).
 PAYMENT_ID_MAX_LENGTH = 64
 
 

@@ -45,7 +45,7 @@ def compile_workflow_code() -> None:
 def workflow_runner() -> WorkflowRunner:
     """The sandbox re-imports the workflow code for every run and wraps every activation, to catch non-deterministic
     calls as they happen; it costs about a third of the worker's CPU. The test suite runs every workflow path inside
-    it (tests/test_workflows.py, test_workflow_races.py, test_replay.py), so WORKFLOW_SANDBOX=0 runs production
+    it (tests/workflows/test_workflows.py, test_workflow_races.py, test_replay.py), so WORKFLOW_SANDBOX=0 runs production
     workers without it."""
     return SandboxedWorkflowRunner() if settings.WORKFLOW_SANDBOX else UnsandboxedWorkflowRunner()
 

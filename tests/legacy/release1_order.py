@@ -1,4 +1,4 @@
-"""Release 1 (frozen, for tests/test_deploy_in_flight.py): OrderWorkflow: receive -> validate -> manual review -> payment -> shipping (a child per attempt).
+"""Release 1 (frozen, for tests/workflows/test_deploy_in_flight.py): OrderWorkflow: receive -> validate -> manual review -> payment -> shipping (a child per attempt).
 
 Deterministic: no Django, no I/O; every side effect is an activity. Messages may arrive before `run` starts,
 so all state is set up in `@workflow.init`.

@@ -1,4 +1,4 @@
-"""Release 1 (frozen, for tests/test_deploy_in_flight.py): ShippingWorkflow: prepare the package, then dispatch the carrier. A child of OrderWorkflow, one per attempt,
+"""Release 1 (frozen, for tests/workflows/test_deploy_in_flight.py): ShippingWorkflow: prepare the package, then dispatch the carrier. A child of OrderWorkflow, one per attempt,
 on its own task queue. Dispatch is the point of no return: a cancel that arrives later is not honoured."""
 
 from temporalio import workflow

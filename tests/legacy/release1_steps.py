@@ -1,4 +1,4 @@
-"""Release 1 (frozen, for tests/test_deploy_in_flight.py): How workflows run activities: one place for timeouts and the two retry policies."""
+"""Release 1 (frozen, for tests/workflows/test_deploy_in_flight.py): How workflows run activities: one place for timeouts and the two retry policies."""
 
 from datetime import timedelta
 from typing import Any, Optional, Type

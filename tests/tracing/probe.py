@@ -1,4 +1,4 @@
-"""Run by tests/test_tracing.py in its own process (tracing is process-wide): tracing on with an in-memory
+"""Run by tests/e2e/test_tracing.py in its own process (tracing is process-wide): tracing on with an in-memory
 exporter, the workers in this process, one order started through the API with the Django test client, then
 every finished span printed as JSON lines."""
 
