@@ -8,6 +8,7 @@ middleware swaps that 500 for the 503.
 """
 
 import sys
+import threading
 import time
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -29,12 +30,15 @@ def is_database_down(exc) -> bool:
 
 
 class Outage:
-    """When a request of this process last found the database down. For OUTAGE_HOLD seconds after, requests are
-    answered 503 at once: each would otherwise hold a thread for DB_POOL_TIMEOUT waiting for a connection that will
-    not come, and the requests behind it (the admin, the probes) would wait for those threads."""
+    """A circuit breaker on the database, per process. Once a request finds the database down, the requests after it
+    are answered 503 at once, and then one request at a time goes through to find out whether it is back: each would
+    otherwise hold a thread for DB_POOL_TIMEOUT waiting for a connection that will not come, and the requests behind
+    it (the admin, the probes) would wait for those threads."""
 
-    HOLD = 1.0
-    _until = 0.0
+    HOLD = 1.0  # seconds after a failure before one request tries again
+    _until = 0.0  # 0: closed (no outage seen since the database last answered)
+    _probing = False
+    _lock = threading.Lock()
 
     @classmethod
     def seen(cls, exc) -> bool:
@@ -44,8 +48,28 @@ class Outage:
         return False
 
     @classmethod
-    def ongoing(cls) -> bool:
-        return time.monotonic() < cls._until
+    def open(cls) -> bool:
+        """Whether an outage was seen and no request has found the database back since."""
+        return bool(cls._until)
+
+    @classmethod
+    def admit(cls) -> str:
+        """"pass" when no outage was seen, "probe" for the one request that finds out, "" to answer 503 at once."""
+        if not cls._until:
+            return "pass"
+        with cls._lock:
+            if cls._probing or time.monotonic() < cls._until:
+                return ""
+            cls._probing = True
+            return "probe"
+
+    @classmethod
+    def probed(cls) -> None:
+        """The probe has its answer: closed again unless it found the database down."""
+        with cls._lock:
+            cls._probing = False
+            if time.monotonic() >= cls._until:
+                cls._until = 0.0
 
 
 def unavailable(request) -> HttpResponse:
@@ -77,14 +101,28 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request):
         if self.async_mode:
             return self._acall(request)
-        if Outage.ongoing() and request.path not in LIVENESS:
+        admitted = self._admit(request)
+        if not admitted:
             return unavailable(request)
-        return self._answer(request, self.get_response(request))
+        try:
+            return self._answer(request, self.get_response(request))
+        finally:
+            if admitted == "probe":
+                Outage.probed()
 
     async def _acall(self, request):
-        if Outage.ongoing() and request.path not in LIVENESS:
+        admitted = self._admit(request)
+        if not admitted:
             return unavailable(request)
-        return self._answer(request, await self.get_response(request))
+        try:
+            return self._answer(request, await self.get_response(request))
+        finally:
+            if admitted == "probe":
+                Outage.probed()
+
+    @staticmethod
+    def _admit(request) -> str:
+        return "pass" if request.path in LIVENESS else Outage.admit()
 
     def _answer(self, request, response):
         if getattr(request, "database_down", False) and response.status_code >= 500:

@@ -4,7 +4,7 @@ benchmark and the chaos suite): `gunicorn --config ordersite/gunicorn.conf.py --
 The asgi worker: each process serves its requests on an event loop, so a request that waits (GET
 /orders/{id}/status?wait=N, up to a minute) holds no thread; synchronous views run on WEB_THREADS threads per process
 (ordersite/web_threads.py). WEB_CONCURRENCY processes (gunicorn reads it itself); keep WEB_THREADS + max(2,
-WEB_THREADS / 4) within the database pool (DB_POOL_MAX_SIZE per process): 10 by default.
+WEB_THREADS / 2) within the database pool (DB_POOL_MAX_SIZE per process): 12 by default.
 """
 
 import os

@@ -45,8 +45,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Outermost, so that in a database outage a request is answered before it waits for a thread (ordersite/web_threads.py).
     "orders.unavailable.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ordersite.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable

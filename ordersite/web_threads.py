@@ -10,9 +10,9 @@ And it hops between the event loop and that thread for each middleware, twice. H
   first thread that is free.
 - A request to an asynchronous view (GET /orders/{id}/status, whose ?wait may last a minute) has no thread of its
   own. Its short synchronous steps (middleware, authentication, reads of the order) run on one of a few threads that
-  every such request shares (WEB_THREADS / 4, at least 2; the least busy one), and it waits on the event loop.
+  every such request shares (WEB_THREADS / 2, at least 2; the least busy one), and it waits on the event loop.
 
-So a process uses at most WEB_THREADS + max(2, WEB_THREADS / 4) database connections: 10 by default. Each request
+So a process uses at most WEB_THREADS + max(2, WEB_THREADS / 2) database connections: 12 by default. Each request
 stays on one thread (Django's thread-sensitive code and the thread's database connection see one thread per
 request), and Django closes the connection when the request ends, as with a threaded server.
 """
@@ -31,7 +31,7 @@ ASYNC_VIEW = "ordersite.async_view"  # in the scope: whether the request's view 
 
 
 def async_step_threads(web_threads: int) -> int:
-    return max(2, web_threads // 4)
+    return max(2, web_threads // 2)
 
 
 def is_async_view(scope) -> bool:

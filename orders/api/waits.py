@@ -24,9 +24,11 @@ from rest_framework.response import Response
 
 from orders import selectors
 from orders.api import serializers as s
+from orders.api.errors import ServiceUnavailable
 from orders.api.views import OrderViewSet
 from orders.models import Order
 from orders.temporal import waiting
+from orders.unavailable import Outage
 
 
 class TooManyWaits(exceptions.Throttled):
@@ -106,6 +108,8 @@ class OrderStatusView(OrderViewSet):
             finally:
                 # Given back even when the client has gone (the request is cancelled).
                 await asyncio.shield(sync_to_async(WaitSlots.give_back)(slot))
+            if Outage.open():  # the database went down during the wait: answer now, not after the pool's timeout
+                raise ServiceUnavailable()
             order = await sync_to_async(self.get_object)()
         live = None if order.is_terminal else await waiting.live_status(order.id)
         return Response(await sync_to_async(self._status_body)(order, live))

@@ -60,11 +60,15 @@ def _transition(
     order_id: str,
     to_status: Optional[str],
     event_type: str,
-    key: str,
+    key_parts: tuple = (),
+    key: str = "",
     actor: str = OrderEvent.SYSTEM_ACTOR,
     change: Optional[Callable[[Order], None]] = None,
     **payload,
 ) -> Order:
+    """One transition, one event. Its idempotency key is the order, the event's type and `key_parts` (the attempt,
+    the sequence); `key` only for the few events keyed otherwise."""
+    key = key or events.event_key(order_id, event_type, *key_parts)
     with transaction.atomic():
         order = _locked(order_id)
         if events.already_recorded(key):

@@ -108,7 +108,6 @@ def order_validate(*, order_id: str) -> Order:
             order_id=order_id,
             to_status=Status.AWAITING_REVIEW,
             event_type=Event.VALIDATED,
-            key=events.event_key(order_id, Event.VALIDATED),
             change=_start_review,
         )
     reason = "; ".join(reasons)
@@ -116,7 +115,6 @@ def order_validate(*, order_id: str) -> Order:
         order_id=order_id,
         to_status=Status.REJECTED,
         event_type=Event.REJECTED,
-        key=events.event_key(order_id, Event.REJECTED),
         change=_record_reason(reason),
         reason=reason,
     )
@@ -139,7 +137,7 @@ def order_escalate(*, order_id: str) -> Order:
         order.escalated = True
 
     return _transition(
-        order_id=order_id, to_status=None, event_type=Event.ESCALATED, key=events.event_key(order_id, Event.ESCALATED), change=flag
+        order_id=order_id, to_status=None, event_type=Event.ESCALATED, change=flag
     )
 
 
@@ -162,7 +160,7 @@ def order_update_address(*, order_id: str, address: dict, actor: str, sequence: 
             order_id=order_id,
             to_status=None,
             event_type=Event.ADDRESS_UPDATED,
-            key=events.event_key(order_id, Event.ADDRESS_UPDATED, sequence),
+            key_parts=(sequence,),
             actor=actor,
             change=change,
             old=dict(order.shipping_address),
@@ -178,7 +176,7 @@ def order_start_shipping(*, order_id: str, attempt: int) -> Order:
         order_id=order_id,
         to_status=Status.SHIPPING,
         event_type=Event.SHIPPING_STARTED,
-        key=events.event_key(order_id, Event.SHIPPING_STARTED, attempt),
+        key_parts=(attempt,),
         change=count,
         attempt=attempt,
     )
@@ -205,7 +203,7 @@ def order_record_shipping_step(*, order_id: str, attempt: int, step: str, detail
         order_id=order_id,
         to_status=None,
         event_type=event_type,
-        key=events.event_key(order_id, event_type, attempt),
+        key_parts=(attempt,),
         change=check,
         attempt=attempt,
         detail=detail,
@@ -214,7 +212,7 @@ def order_record_shipping_step(*, order_id: str, attempt: int, step: str, detail
 
 def order_complete(*, order_id: str) -> Order:
     return _transition(
-        order_id=order_id, to_status=Status.COMPLETED, event_type=Event.COMPLETED, key=events.event_key(order_id, Event.COMPLETED)
+        order_id=order_id, to_status=Status.COMPLETED, event_type=Event.COMPLETED
     )
 
 
@@ -229,7 +227,6 @@ def order_fail(*, order_id: str, reason: str) -> Order:
         order_id=order_id,
         to_status=Status.FAILED,
         event_type=Event.FAILED,
-        key=events.event_key(order_id, Event.FAILED),
         change=change,
         reason=limits.fit(limits.storable(reason), limits.STATUS_REASON),
     )

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from orders import events, limits
+from orders import limits
 from orders.models import Payment
 from orders.rules import money
 from orders.services._base import (
@@ -44,7 +44,6 @@ def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, pr
             order_id=order_id,
             to_status=Status.PAID,
             event_type=Event.PAYMENT_CAPTURED,
-            key=events.event_key(order_id, Event.PAYMENT_CAPTURED),
             payment_id=payment_id,
             amount=str(amount),
             provider_reference=provider_reference,
@@ -80,7 +79,6 @@ def _payment_failed(*, order_id, payment_id, amount, currency, reason, status, e
             order_id=order_id,
             to_status=Status.PAYMENT_FAILED,
             event_type=event_type,
-            key=events.event_key(order_id, event_type),
             change=_record_reason(reason),
             payment_id=payment_id,
             reason=reason,
@@ -112,7 +110,7 @@ def payment_refund(*, order_id: str, payment_id: str, amount, currency: str, rea
             order_id=order_id,
             to_status=None,
             event_type=Event.PAYMENT_REFUNDED,
-            key=events.event_key(order_id, Event.PAYMENT_REFUNDED, payment_id),
+            key_parts=(payment_id,),
             payment_id=payment_id,
             amount=str(payment.amount),
             reason=reason,

@@ -61,7 +61,7 @@ class ChaosStack:
             "TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
             "WORKER_METRICS_PORT": "0",
             "API_THROTTLE_RATE": "1000000/minute",
-            "DB_POOL_MAX_SIZE": "10",
+            "DB_POOL_MAX_SIZE": "12",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             **extra_env,

@@ -1,33 +1,56 @@
-"""A database found down answers the next requests of the process at once, for a moment, instead of each holding a
-thread for the pool's timeout (orders/unavailable.py)."""
+"""A database found down answers the next requests of the process at once, then lets one request at a time find out
+whether it is back, instead of each request holding a thread for the pool's timeout (orders/unavailable.py)."""
 
 import time
 
-from django.db import OperationalError
+import pytest
+from django.db import DataError, IntegrityError, OperationalError
 
 from orders.unavailable import Outage
 
+HOLD = 0.3
 
-def test_after_an_outage_is_seen_requests_answer_503_at_once_and_liveness_still_answers(client, db, monkeypatch):
-    monkeypatch.setattr(Outage, "HOLD", 0.5)
+
+@pytest.fixture
+def outage(monkeypatch):
+    monkeypatch.setattr(Outage, "HOLD", HOLD)
+    monkeypatch.setattr(Outage, "_until", 0.0)
+    monkeypatch.setattr(Outage, "_probing", False)
+    return Outage
+
+
+def test_after_an_outage_is_seen_requests_answer_503_at_once_and_liveness_still_answers(client, db, outage):
     assert client.get("/orders/").status_code == 401  # the database answers: the request goes through
-    assert Outage.seen(OperationalError("connection refused"))
+    assert outage.seen(OperationalError("connection refused"))
 
     started = time.monotonic()
-    refused = client.get("/orders/")
-    admin = client.get("/admin/")
-    alive = client.get("/healthz")
+    refused, admin, alive = client.get("/orders/"), client.get("/admin/"), client.get("/healthz")
     took = time.monotonic() - started
-    time.sleep(0.5)
+    time.sleep(HOLD)
+    probe = client.get("/orders/")  # the database is back: the probe goes through and closes the circuit
     after = client.get("/orders/")
 
     assert refused.status_code == admin.status_code == 503 and refused["Retry-After"]
     assert refused.json()["error"] == "unavailable" and "Service unavailable" in admin.content.decode()
-    assert alive.status_code == 200 and took < 0.5
-    assert after.status_code == 401
+    assert alive.status_code == 200 and took < HOLD
+    assert probe.status_code == after.status_code == 401
 
 
-def test_a_refused_write_is_no_outage():
-    from django.db import DataError, IntegrityError
+def test_one_request_at_a_time_finds_out_while_the_others_are_answered_at_once(outage):
+    outage.seen(OperationalError("connection refused"))
+    assert outage.admit() == ""
+    time.sleep(HOLD)
+    assert outage.admit() == "probe"
+    assert outage.admit() == ""  # the probe is still out
+    outage.seen(OperationalError("connection refused"))  # and finds the database down again
+    outage.probed()
+    assert outage.admit() == ""
+    time.sleep(HOLD)
+    assert outage.admit() == "probe"
+    outage.probed()  # it answered
+    assert outage.admit() == outage.admit() == "pass"
 
-    assert not Outage.seen(DataError("value too long")) and not Outage.seen(IntegrityError("duplicate key"))
+
+def test_a_refused_write_is_no_outage(outage):
+    assert not outage.seen(DataError("value too long")) and not outage.seen(IntegrityError("duplicate key"))
+    assert outage.admit() == "pass"
