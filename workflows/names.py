@@ -52,6 +52,29 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+class Messages:
+    """The wire names of the workflows' signals, updates and queries: never change one (running orders and
+    scripts use them)."""
+
+    # OrderWorkflow: updates (answered by their validators), the signals kept for scripts, its query.
+    AWAIT_CREATION = "await_creation"
+    APPROVE = "approve"
+    CANCEL = "cancel"
+    CLAIM = "claim"
+    RELEASE = "release"
+    CHANGE_ADDRESS = "change_address"
+    APPROVE_SIGNAL = "approve_order"
+    CANCEL_SIGNAL = "cancel_order"
+    UPDATE_ADDRESS_SIGNAL = "update_address"
+    DISPATCH_FAILED = "dispatch_failed"  # from the shipping child
+    SHIPPING_ADDRESS_RESULT = "shipping_address_result"  # from the shipping child
+    GET_STATUS = "get_status"
+    # ShippingWorkflow's signals (and GET_STATUS).
+    CANCEL_SHIPPING = "cancel_shipping"
+    SHIPPING_CHANGE_ADDRESS = "change_address"
+    SHIPPING_UPDATE_ADDRESS = "update_address"  # orders started before serialized address changes
+
+
 class Activities:
     """Activity names. Workflows call activities by name so that they never import the Django code
     behind them; test doubles register under the same names."""

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.names import Messages
     from workflows.steps import StepFailed, bookkeeping, business_call, failure_reason, release_2
     from workflows.texts import ALREADY_DISPATCHED
     from workflows.types import (
@@ -71,33 +72,33 @@ class ShippingWorkflow:
             workflow.logger.warning(reason, extra=log)
             parent = workflow.get_external_workflow_handle(data.parent_workflow_id)
             failure = DispatchFailure(attempt=data.attempt, reason=reason, carrier_called=self._dispatching)
-            await parent.signal("dispatch_failed", failure)
+            await parent.signal(Messages.DISPATCH_FAILED, failure)
             raise ApplicationError(reason, type=ErrorTypes.DISPATCH_FAILED, non_retryable=True) from err
         self._step = "dispatched"
         await bookkeeping(Activities.RECORD_SHIPPING_STEP, ShippingStep(data.order_id, data.attempt, "dispatched", tracking))
         return ShippingResult(dispatched=True, tracking_number=tracking, package_id=package_id, address=self._address)
 
-    @workflow.signal(name="cancel_shipping")
+    @workflow.signal(name=Messages.CANCEL_SHIPPING)
     def cancel_shipping(self) -> None:
         self._cancelled = True
 
-    @workflow.signal(name="change_address")
+    @workflow.signal(name=Messages.SHIPPING_CHANGE_ADDRESS)
     async def change_address(self, change: ShippingAddressChange) -> None:
         applied = not self._dispatching
         if applied:
             self._address = change.address
         ack = AddressChangeAck(sequence=change.sequence, applied=applied, reason="" if applied else ALREADY_DISPATCHED)
         try:
-            await workflow.get_external_workflow_handle(self._data.parent_workflow_id).signal("shipping_address_result", ack)
+            await workflow.get_external_workflow_handle(self._data.parent_workflow_id).signal(Messages.SHIPPING_ADDRESS_RESULT, ack)
         except FailureError as err:  # the parent has closed: nobody waits for the answer
             workflow.logger.warning(f"address answer not delivered: {err}")
 
-    @workflow.signal(name="update_address")
+    @workflow.signal(name=Messages.SHIPPING_UPDATE_ADDRESS)
     def update_address(self, address: Address) -> None:
         """The form parents started before address answers existed still send; it is taken only before dispatch."""
         if not self._dispatching:
             self._address = address
 
-    @workflow.query(name="get_status")
+    @workflow.query(name=Messages.GET_STATUS)
     def get_status(self) -> str:
         return self._step

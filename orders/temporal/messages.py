@@ -21,6 +21,7 @@ from orders.temporal.errors import (
     workflow_missing,
 )
 from orders.temporal.runner import _runner, handle
+from workflows.names import Messages
 from workflows.types import (
     Address,
     AddressUpdate,
@@ -37,7 +38,7 @@ from workflows.types import (
 # judging it as a second decision. Without a key, every call is a new decision.
 def approve(order_id: str, *, actor: str, note: str = "", role: str = Roles.REVIEWER, idempotency_key: str = "") -> MessageResult:
     request = ApproveRequest(actor=actor, note=note, role=role)
-    return _message(order_id, "approve", request, update_id("approve", actor, idempotency_key))
+    return _message(order_id, Messages.APPROVE, request, update_id(Messages.APPROVE, actor, idempotency_key))
 
 
 def cancel(
@@ -53,22 +54,22 @@ def cancel(
     """Cancel with a reason code (workflows.types.CancelCodes) and a note; `reason` alone is the form used before
     reason codes."""
     request = CancelRequest(reason=reason, actor=actor, code=code, note=note, role=role)
-    return _message(order_id, "cancel", request, update_id("cancel", actor, idempotency_key))
+    return _message(order_id, Messages.CANCEL, request, update_id(Messages.CANCEL, actor, idempotency_key))
 
 
 def claim(order_id: str, *, actor: str, take_over: bool = False) -> MessageResult:
     """Claim an order for review for REVIEW_CLAIM_TTL; take_over (for holders of orders.take_over_review) takes it
     from another reviewer."""
-    return _message(order_id, "claim", ClaimRequest(actor=actor, take_over=take_over))
+    return _message(order_id, Messages.CLAIM, ClaimRequest(actor=actor, take_over=take_over))
 
 
 def release(order_id: str, *, actor: str, take_over: bool = False) -> MessageResult:
-    return _message(order_id, "release", ClaimRequest(actor=actor, take_over=take_over))
+    return _message(order_id, Messages.RELEASE, ClaimRequest(actor=actor, take_over=take_over))
 
 
 def update_address(order_id: str, *, actor: str, address: dict, idempotency_key: str = "") -> MessageResult:
     update = AddressUpdate(address=Address(**address), actor=actor)
-    return _message(order_id, "change_address", update, update_id("change_address", actor, idempotency_key))
+    return _message(order_id, Messages.CHANGE_ADDRESS, update, update_id(Messages.CHANGE_ADDRESS, actor, idempotency_key))
 
 
 def update_id(update: str, actor: str, idempotency_key: str) -> Optional[str]:

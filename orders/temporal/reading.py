@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from orders.audit import WorkflowView
 from orders.temporal import errors
 from orders.temporal.runner import _runner, handle
+from workflows.names import Messages
 from workflows.types import TERMINAL_STATUSES, OrderStatus, WorkflowState, order_workflow_id
 
 OUTCOME_BATCH = 200
@@ -25,7 +26,7 @@ async def ask_status(workflow: WorkflowHandle, rpc_timeout: Optional[float] = No
     answers alone). `running` is False once the workflow has reached a final status."""
     try:
         state = await workflow.query(
-            "get_status", result_type=WorkflowState, rpc_timeout=timedelta(seconds=rpc_timeout) if rpc_timeout else None
+            Messages.GET_STATUS, result_type=WorkflowState, rpc_timeout=timedelta(seconds=rpc_timeout) if rpc_timeout else None
         )
     except WorkflowQueryFailedError as exc:  # e.g. no worker can replay it
         raise errors.StatusUnknown(f"the order's workflow could not answer its status query: {exc.message}") from exc
@@ -100,7 +101,7 @@ def order_workflows(order_ids: Optional[list[str]] = None, concurrency: int = 32
                         description = await workflow.describe()
                         execution_status = description.status.name if description.status else "UNKNOWN"
                     if execution_status == "RUNNING":
-                        state = await workflow.query("get_status", result_type=WorkflowState, rpc_timeout=timedelta(seconds=5))
+                        state = await workflow.query(Messages.GET_STATUS, result_type=WorkflowState, rpc_timeout=timedelta(seconds=5))
                         return WorkflowView(execution_status, state.status)
                     if execution_status == "COMPLETED":
                         return WorkflowView(execution_status, (await workflow.result()).status)

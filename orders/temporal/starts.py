@@ -38,6 +38,7 @@ from orders.temporal.errors import (
 )
 from orders.temporal.runner import _runner
 from orders.temporal.snapshot import process_settings
+from workflows.names import Messages
 from workflows.search_attributes import ORDER_STATUS
 from workflows.types import (
     Address,
@@ -144,7 +145,7 @@ async def _start(data: OrderInput) -> Optional[StartResult]:
     pending = StartResult(order_id=data.order_id, workflow_id=workflow_id, created=True, pending=True)
     try:
         update = await client.start_update_with_start_workflow(
-            "await_creation",
+            Messages.AWAIT_CREATION,
             start_workflow_operation=operation,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=CreationResult,

@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from orders.temporal import runner
 from orders.temporal.errors import OrderClientError
+from workflows.names import Messages
 from workflows.search_attributes import ORDER_PROGRESS_AT, ORDER_STEP
 from workflows.types import WorkflowState, order_workflow_id
 
@@ -74,7 +75,7 @@ def stuck_orders(limit: int = LIMIT) -> list[StuckOrder]:
             handle = client.get_workflow_handle(workflow_id)
             try:
                 async with gate:
-                    state = await handle.query("get_status", result_type=WorkflowState, rpc_timeout=timedelta(seconds=QUERY_TIMEOUT))
+                    state = await handle.query(Messages.GET_STATUS, result_type=WorkflowState, rpc_timeout=timedelta(seconds=QUERY_TIMEOUT))
             except (WorkflowQueryFailedError, RPCError) as exc:
                 error = exc.message  # a worker's failure is encrypted with the payloads: then "Encoded failure"
                 return StuckOrder(order_id, workflow_id, step, 1, f"no answer to its status query: {error}", progress_at, Reasons.NO_ANSWER)

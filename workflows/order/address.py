@@ -7,6 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import texts
+    from workflows.names import Messages
     from workflows.order.fulfilment import Fulfilment
     from workflows.order.state import OrderState
     from workflows.shipping import ShippingWorkflow
@@ -99,7 +100,7 @@ class AddressChanges:
     async def _forward(self, child, update: AddressUpdate, sequence: int) -> Optional[str]:
         """Give a running shipping child the new address; None when the shipment will use it."""
         state = self.state
-        await self.fulfilment.signal_child(child, "change_address", ShippingAddressChange(update.address, sequence))
+        await self.fulfilment.signal_child(child, Messages.SHIPPING_CHANGE_ADDRESS, ShippingAddressChange(update.address, sequence))
         await workflow.wait_condition(lambda: sequence in state.address_acks or child.done())
         ack = state.address_acks.pop(sequence, None)
         if ack is not None:

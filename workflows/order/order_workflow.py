@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     # Deterministic and free of side effects, so they are not imported afresh for every run.
     from workflows import texts
+    from workflows.names import Messages
     from workflows.order.address import AddressChanges
     from workflows.order.claims import Claims
     from workflows.order.fulfilment import Fulfilment
@@ -134,27 +135,27 @@ class OrderWorkflow:
     # and as an update whose validator answers at once. Both go through the same checks, and neither ever
     # fails the workflow: a refusal is logged (signal) or answered with the reason (update).
 
-    @workflow.signal(name="approve_order")
+    @workflow.signal(name=Messages.APPROVE_SIGNAL)
     async def approve_order(self, request: Optional[ApproveRequest] = None) -> None:
         await self._review.approve_by_signal(request or ApproveRequest())
 
-    @workflow.signal(name="cancel_order")
+    @workflow.signal(name=Messages.CANCEL_SIGNAL)
     def cancel_order(self, request: Optional[CancelRequest] = None) -> None:
         self._review.cancel_by_signal(request or CancelRequest(reason=texts.CANCELLED))
 
-    @workflow.signal(name="update_address")
+    @workflow.signal(name=Messages.UPDATE_ADDRESS_SIGNAL)
     async def update_address(self, update: AddressUpdate) -> None:
         await self._address.change_by_signal(update)
 
-    @workflow.signal(name="dispatch_failed")
+    @workflow.signal(name=Messages.DISPATCH_FAILED)
     def dispatch_failed(self, failure: DispatchFailure) -> None:
         self._fulfilment.dispatch_failed(failure)
 
-    @workflow.signal(name="shipping_address_result")
+    @workflow.signal(name=Messages.SHIPPING_ADDRESS_RESULT)
     def shipping_address_result(self, ack: AddressChangeAck) -> None:
         self._address.acknowledged(ack)
 
-    @workflow.update(name="await_creation")
+    @workflow.update(name=Messages.AWAIT_CREATION)
     async def await_creation(self) -> CreationResult:
         """Sent with the start (update-with-start): answers once the order row is written and validated, or
         with the reason it could not be created."""
@@ -177,7 +178,7 @@ class OrderWorkflow:
         if self._state.creation_answered:
             self._state.check_client_updates()
 
-    @workflow.update(name="approve")
+    @workflow.update(name=Messages.APPROVE)
     async def approve(self, request: ApproveRequest) -> MessageResult:
         return await self._review.approve(request)
 
@@ -185,7 +186,7 @@ class OrderWorkflow:
     def _validate_approve(self, request: ApproveRequest) -> None:
         self._review.check_approve(request)
 
-    @workflow.update(name="claim")
+    @workflow.update(name=Messages.CLAIM)
     async def claim(self, request: ClaimRequest) -> MessageResult:
         return await self._claims.change(request, releasing=False)
 
@@ -193,7 +194,7 @@ class OrderWorkflow:
     def _validate_claim(self, request: ClaimRequest) -> None:
         self._claims.validate(request)
 
-    @workflow.update(name="release")
+    @workflow.update(name=Messages.RELEASE)
     async def release(self, request: ClaimRequest) -> MessageResult:
         return await self._claims.change(request, releasing=True)
 
@@ -201,7 +202,7 @@ class OrderWorkflow:
     def _validate_release(self, request: ClaimRequest) -> None:
         self._claims.validate(request, releasing=True)
 
-    @workflow.update(name="cancel")
+    @workflow.update(name=Messages.CANCEL)
     async def cancel(self, request: CancelRequest) -> MessageResult:
         return await self._review.cancel(request)
 
@@ -209,7 +210,7 @@ class OrderWorkflow:
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._review.check_cancel(request)
 
-    @workflow.update(name="change_address")
+    @workflow.update(name=Messages.CHANGE_ADDRESS)
     async def change_address(self, update: AddressUpdate) -> MessageResult:
         return await self._address.change(update)
 
@@ -217,6 +218,6 @@ class OrderWorkflow:
     def _validate_change_address(self, update: AddressUpdate) -> None:
         self._address.validate(update)
 
-    @workflow.query(name="get_status")
+    @workflow.query(name=Messages.GET_STATUS)
     def get_status(self) -> WorkflowState:
         return self._state.snapshot()
