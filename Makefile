@@ -56,6 +56,17 @@ bench: install
 bench-waits: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench_waits $(BENCH_ARGS)
 
+# What scoring one order with the risk rules costs against a shop's history of a million orders
+# (docs/performance.md): fills a PostgreSQL database of its own once (RISK_BENCH_DATABASE_URL, never DATABASE_URL's
+# database; about 2 minutes), then scores 500 orders. BENCH_ARGS passes options to the scoring, e.g.
+# BENCH_ARGS="--orders 1000 --explain".
+RISK_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orders_million
+RISK_BENCH_ORDERS ?= 1000000
+.PHONY: bench-risk
+bench-risk: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py fill_orders --database-url $(RISK_BENCH_DATABASE_URL) --orders $(RISK_BENCH_ORDERS)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py bench_risk --database-url $(RISK_BENCH_DATABASE_URL) $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
-ROLES = ("temporal", "workers", "web")
+ROLES = ("temporal", "workers", "web", "database")
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,28 @@ def sample(pid: int) -> Sample:
     return Sample((int(fields[11]) + int(fields[12])) / TICKS, kib("VmHWM"), kib("VmRSS"))
 
 
-def by_role(root: int) -> dict[str, dict[int, Sample]]:
-    """Samples of root's descendants, by role ("temporal", "workers", "web")."""
+def by_role(root: int, database: str = "") -> dict[str, dict[int, Sample]]:
+    """Samples of root's descendants, by role ("temporal", "workers", "web"), and with `database`, PostgreSQL's
+    backends serving that database ("database": they are the server's children, not the stack's)."""
     grouped = {name: {} for name in ROLES}
     for pid in children(root):
         name = role(pid)
         if name:
             grouped[name][pid] = sample(pid)
+    if database:
+        grouped["database"] = {pid: sample(pid) for pid in database_backends(database)}
     return grouped
+
+
+def database_backends(database: str) -> list[int]:
+    """PostgreSQL backends connected to `database`: their title is "postgres: <cluster>: <user> <database> <client> ..."."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            title = _read(int(entry.name), "cmdline").replace("\0", " ")
+            if title.startswith("postgres: ") and f" {database} " in title:
+                found.append(int(entry.name))
+    return found
 
 
 def usage(before: dict[str, dict[int, Sample]], after: dict[str, dict[int, Sample]]) -> dict[str, dict]:

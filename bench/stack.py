@@ -38,6 +38,12 @@ class Stack:
     def root_pid(self) -> Optional[int]:
         return self.process.pid if self.process else None
 
+    @property
+    def database(self) -> str:
+        """The PostgreSQL database the stack uses ("" for SQLite)."""
+        url = self.env.get("DATABASE_URL", "")
+        return urlsplit(url).path.lstrip("/") if url.startswith(("postgres://", "postgresql://")) else ""
+
     def manage(self, *args: str) -> str:
         return subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
@@ -68,7 +74,7 @@ def fresh_database(work_dir: Path) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def boot(work_dir: Path, *, worker_processes: int, database_url: str) -> Stack:
+def boot(work_dir: Path, *, worker_processes: int, database_url: str, extra_env: Optional[dict] = None) -> Stack:
     work_dir.mkdir(parents=True, exist_ok=True)
     web_port, temporal_port, ui_port, metrics_port = free_port(), free_port(), free_port(), free_port()
     env = {
@@ -82,6 +88,7 @@ def boot(work_dir: Path, *, worker_processes: int, database_url: str) -> Stack:
         "API_THROTTLE_RATE": "1000000/minute",  # the benchmark's clients are not abusers
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     log = work_dir / "stack.log"
     command = [

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 
 from workflows.types import OrderStatus, order_workflow_id
 
@@ -16,7 +17,36 @@ def is_valid_order_id(value: str) -> bool:
     return re.fullmatch(ORDER_ID_PATTERN, value) is not None
 
 
+class DecidedBy(models.TextChoices):
+    """Who took the review's decision: the first approve or cancel of the order (a later cancel, e.g. of a paid
+    order, does not change it)."""
+
+    PERSON = "person", "A reviewer"
+    POLICY = "policy", "The risk policy"
+    SYSTEM = "system", "The system (review timed out)"
+    CLIENT = "client", "The customer (withdrawn)"
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Fraud(models.TextChoices):
+    SUSPECTED = "suspected", "Suspected (cancelled by a person)"
+    CONFIRMED = "confirmed", "Fraud confirmed"
+    CLEARED = "cleared", "Not fraud"
+
+
+# What links an order to fraud for the fraud-history rule (a person's "not fraud" clears it).
+FRAUD_MARKS = [Fraud.SUSPECTED, Fraud.CONFIRMED]
+
+
 class Order(models.Model):
+    DecidedBy = DecidedBy
+    Decision = Decision
+    Fraud = Fraud
+
     class Status(models.TextChoices):
         RECEIVED = OrderStatus.RECEIVED.value, "Received"
         AWAITING_REVIEW = OrderStatus.AWAITING_REVIEW.value, "Awaiting review"
@@ -78,14 +108,37 @@ class Order(models.Model):
     tracking_number = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Risk (orders/risk/): the keys its rules find related orders by, set when the order is received; the
+    # assessment, made once at validation and never changed; who decided; and what people later said about fraud.
+    email_key = models.CharField(max_length=254, blank=True, help_text="The email, lower case, without a +tag.")
+    address_key = models.CharField(max_length=40, blank=True, help_text="A digest of the normalised address.")
+    name_key = models.CharField(max_length=40, blank=True, help_text="A digest of the name and postal code.")
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    risk_band = models.CharField(max_length=6, blank=True, choices=[(b, b.capitalize()) for b in ("low", "medium", "high")])
+    risk_signals = models.JSONField(default=list, blank=True, help_text="Each signal: name, points and text.")
+    risk_route = models.CharField(
+        max_length=7, blank=True, help_text="The route the policy gives the order (approve, review or cancel), whether or not routing is on."
+    )
+    decided_by = models.CharField(max_length=6, blank=True, choices=DecidedBy.choices)
+    decision = models.CharField(max_length=9, blank=True, choices=Decision.choices, help_text="What the review decided.")
+    fraud = models.CharField(max_length=9, blank=True, choices=Fraud.choices)
 
     class Meta:
         db_table = "orders"
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["email_key", "created_at"], name="orders_email_key_idx"),
+            models.Index(fields=["address_key", "created_at"], name="orders_address_key_idx"),
+            models.Index(fields=["name_key", "created_at"], name="orders_name_key_idx"),
+            # The fraud-history rule: small, as only orders with a fraud mark are in them.
+            models.Index(fields=["email_key"], name="orders_fraud_email_idx", condition=Q(fraud__in=FRAUD_MARKS)),
+            models.Index(fields=["address_key"], name="orders_fraud_address_idx", condition=Q(fraud__in=FRAUD_MARKS)),
+        ]
         permissions = [
             ("review_order", "Can approve or cancel any order"),
             ("place_order", "Can start orders and manage the orders it started"),
             ("take_over_review", "Can take over an order another reviewer has claimed"),
+            ("mark_fraud", "Can mark a decided order as fraud confirmed or not fraud"),
         ]
 
     def __str__(self):
@@ -175,6 +228,8 @@ class OrderEvent(models.Model):
         SHIPPING_ATTEMPT_FAILED = "shipping_attempt_failed", "Shipping attempt failed"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+        FRAUD_CONFIRMED = "fraud_confirmed", "Marked fraud confirmed"
+        NOT_FRAUD = "not_fraud", "Marked not fraud"
 
     SYSTEM_ACTOR = "system"
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderEvent, Payment
+from workflows.names import POLICY_ACTOR
 
 REVIEW_PERMISSION = "orders.review_order"
 PLACE_PERMISSION = "orders.place_order"
@@ -134,9 +135,9 @@ def claimed_by(queryset: QuerySet[Order], username: str, now: datetime) -> Query
 
 
 def _decisions(since: datetime) -> QuerySet[OrderEvent]:
-    """Reviewers' decisions: approvals (the first of two included) and their cancels."""
+    """Reviewers' decisions: approvals (the first of two included) and their cancels; not the risk policy's."""
     return OrderEvent.objects.filter(created_at__gte=since).filter(
-        Q(type__in=[OrderEvent.Type.APPROVED, OrderEvent.Type.APPROVAL_RECORDED])
+        (Q(type__in=[OrderEvent.Type.APPROVED, OrderEvent.Type.APPROVAL_RECORDED]) & ~Q(actor=POLICY_ACTOR))
         | Q(type=OrderEvent.Type.CANCELLED, payload__role="reviewer")
     )
 

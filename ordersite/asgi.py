@@ -13,6 +13,9 @@ django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402 (after setup)
 
+from orders.risk.checks import refuse_unusable_policy  # noqa: E402
 from ordersite.web_threads import ThreadedASGIHandler  # noqa: E402
+
+refuse_unusable_policy()
 
 application = ThreadedASGIHandler(web_threads=settings.WEB_THREADS)

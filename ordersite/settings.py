@@ -249,6 +249,38 @@ SHIPPING_RETRY_BACKOFF = parse_duration_seconds(env.str("SHIPPING_RETRY_BACKOFF"
 # hold), is stuck: `manage.py reconcile`, /metrics, the review dashboard and the logs name it.
 ORDER_STUCK_AFTER = parse_duration_seconds(env.str("ORDER_STUCK_AFTER", default="900"))
 
+# Risk (orders/risk/, docs/review-desk.md): every order is scored at validation by these rules, each a dotted path
+# with options (as AUTH_PASSWORD_VALIDATORS); RISK_RULES_OFF turns rules off by name ("all": every one).
+# Routing: an order scoring below RISK_AUTO_APPROVE_BELOW is approved by the policy, one scoring at least
+# RISK_AUTO_CANCEL_FROM is cancelled as suspected fraud; empty turns a threshold off (every order is reviewed).
+# `manage.py check` refuses a policy it cannot use.
+def _optional_score(name: str):
+    raw = env.str(name, default="").strip()
+    return None if not raw else int(raw) if raw.lstrip("-").isdigit() else raw
+
+
+RISK_AUTO_APPROVE_BELOW = _optional_score("RISK_AUTO_APPROVE_BELOW")
+RISK_AUTO_CANCEL_FROM = _optional_score("RISK_AUTO_CANCEL_FROM")
+RISK_MEDIUM_FROM = env.int("RISK_MEDIUM_FROM", default=30)
+RISK_HIGH_FROM = env.int("RISK_HIGH_FROM", default=70)
+RISK_RULES_OFF = env.list("RISK_RULES_OFF", default=[])
+RISK_RULES = [
+    {"NAME": "orders.risk.rules.Velocity", "OPTIONS": {"window": "10m", "allowed": 1}},
+    {"NAME": "orders.risk.rules.Velocity", "OPTIONS": {"window": "24h", "allowed": 4, "points": 10, "max_points": 20}},
+    {"NAME": "orders.risk.rules.NewCustomer"},
+    {"NAME": "orders.risk.rules.Amount"},
+    {
+        "NAME": "orders.risk.rules.Destination",
+        "OPTIONS": {
+            "allowed": env.list("RISK_ALLOWED_COUNTRIES", default=[]),
+            "watch": env.list("RISK_WATCH_COUNTRIES", default=[]),
+        },
+    },
+    {"NAME": "orders.risk.rules.DisposableEmail"},
+    {"NAME": "orders.risk.rules.Quantity", "OPTIONS": {"max_per_sku": env.int("RISK_MAX_QUANTITY_PER_SKU", default=10)}},
+    {"NAME": "orders.risk.rules.FraudHistory"},
+]
+
 # Retry policy of the business calls (payment gateway, warehouse, carrier).
 BUSINESS_RETRY_INITIAL_INTERVAL = parse_duration_seconds(env.str("BUSINESS_RETRY_INITIAL_INTERVAL", default="1s"))
 BUSINESS_RETRY_BACKOFF = env.float("BUSINESS_RETRY_BACKOFF", default=2.0)

@@ -1,6 +1,7 @@
 import factory
 
 from orders.models import Order
+from orders.risk import keys
 from orders.rules import order_total
 from workflows.types import order_workflow_id
 
@@ -30,3 +31,6 @@ class OrderFactory(factory.django.DjangoModelFactory):
     workflow_id = factory.LazyAttribute(lambda o: order_workflow_id(o.id))
     fingerprint = "f" * 64
     status = Order.Status.RECEIVED
+    email_key = factory.LazyAttribute(lambda o: keys.email_key(o.customer_email))
+    address_key = factory.LazyAttribute(lambda o: keys.address_key(o.shipping_address))
+    name_key = factory.LazyAttribute(lambda o: keys.name_key(o.customer_name, o.shipping_address))

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from workflows import risk
 from workflows.order import OrderWorkflow
 from workflows.shipping import ShippingWorkflow
 from workflows.types import (
@@ -38,6 +39,8 @@ from workflows.types import (
     ProcessSettings,
     RetrySettings,
     ReviewDecision,
+    Screening,
+    ScreenRequest,
     ShipmentTruth,
     ShippingAttempt,
     ShippingStep,
@@ -48,7 +51,7 @@ from workflows.types import (
 # Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
 # replaying them. `make histories` refreshes the current release's.
 HISTORIES = Path(__file__).parent / "histories"
-CURRENT_HISTORIES = HISTORIES / "release-6"
+CURRENT_HISTORIES = HISTORIES / "release-7"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")
@@ -96,6 +99,8 @@ class FakeActivities:
 
     calls: list = field(default_factory=list)
     reject_reason: str = ""
+    risk_score: int = 10  # what screening scores the order
+    screen_gate: Optional[asyncio.Event] = None
     decline_reason: str = ""
     failing_dispatch_attempts: int = 0
     charge_gate: Optional[asyncio.Event] = None
@@ -144,6 +149,16 @@ class FakeActivities:
         if self.reject_reason:
             raise business_error(self.reject_reason, ErrorTypes.REJECTED)
         return "awaiting_review"
+
+    @activity.defn(name=Activities.SCREEN)
+    async def screen(self, request: ScreenRequest) -> Screening:
+        if self.screen_gate:
+            await self.screen_gate.wait()
+        self._record(Activities.SCREEN, request)
+        if self.reject_reason:
+            raise business_error(self.reject_reason, ErrorTypes.REJECTED)
+        route = risk.route(self.risk_score, request.approve_below, request.cancel_from)
+        return Screening("awaiting_review", self.risk_score, risk.band(self.risk_score, 30, 70), route)
 
     @activity.defn(name=Activities.ESCALATE)
     async def escalate(self, ref: OrderRef) -> None:

@@ -13,6 +13,25 @@ class OrderRef:
 
 
 @dataclass(frozen=True)
+class ScreenRequest:
+    """Validate the order and assess its risk, with the thresholds snapshotted for it (None: off)."""
+
+    order_id: str
+    approve_below: Optional[int] = None
+    cancel_from: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The order passed validation: its risk score, band, and the route the policy gives it."""
+
+    status: str
+    score: int
+    band: str
+    route: str
+
+
+@dataclass(frozen=True)
 class ReviewDecision:
     order_id: str
     actor: str

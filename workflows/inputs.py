@@ -66,6 +66,10 @@ class ProcessSettings:
     # Claims, releases, address changes and start repeats taken per run: well under the server's cap on updates
     # per run (history.maxTotalUpdates, 2000), past which it would refuse every update, decisions included.
     max_client_updates: int = 500
+    # The risk policy (workflows/risk.py): below the first the policy approves, from the second it cancels as
+    # suspected fraud; None is off (the order is reviewed).
+    risk_auto_approve_below: Optional[int] = None
+    risk_auto_cancel_from: Optional[int] = None
 
 
 @dataclass(frozen=True)

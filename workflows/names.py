@@ -81,6 +81,7 @@ class Activities:
 
     RECEIVE = "receive_order"
     VALIDATE = "validate_order"
+    SCREEN = "screen_order"  # validate, then assess the order's risk
     ESCALATE = "escalate_review"
     APPROVE = "approve_order"
     CANCEL = "cancel_order"
@@ -120,3 +121,8 @@ class Roles:
     REVIEWER = "reviewer"
     CLIENT = "client"
     SYSTEM = "system"
+    POLICY = "policy"  # the risk policy: approves or cancels by the order's score (workflows/risk.py)
+
+
+# The actor the risk policy decides as, in events, the API and the admin.
+POLICY_ACTOR = "policy"

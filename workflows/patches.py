@@ -31,3 +31,8 @@ BULK_ANSWER_FIRST = "bulk-answer-first"
 # approver and client updates past settings.max_client_updates are refused. Retire when no order started before
 # release 6 is open.
 EVERY_ORDER_ENDS = "every-order-ends"
+
+# release-7: risk-aware review. Validation also scores the order (the screen_order activity), and the policy
+# snapshotted for it (settings.risk_auto_approve_below, risk_auto_cancel_from) approves or cancels it without a
+# person. Retire when no order started before release 7 is open.
+RISK_ROUTING = "risk-routing"

@@ -26,6 +26,14 @@ REVIEW_TIMED_OUT = "review timed out"
 RELEASED = "released"
 
 
+def policy_approved(score: int, below: int) -> str:
+    return f"approved by the risk policy: score {score}, below {below}"
+
+
+def policy_cancelled(score: int, cancel_from: int) -> str:
+    return f"score {score}, from {cancel_from} the risk policy cancels"
+
+
 def already(status: str) -> str:
     """`status` is an OrderStatus value (`payment_failed` reads "order already payment failed")."""
     return f"order already {status.replace('_', ' ')}"

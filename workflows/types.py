@@ -15,6 +15,8 @@ from workflows.activity_io import (  # noqa: F401
     PaymentRecord,
     PaymentTruth,
     ReviewDecision,
+    Screening,
+    ScreenRequest,
     ShipmentTruth,
     ShippingAttempt,
     ShippingResult,
@@ -48,6 +50,7 @@ from workflows.messages import (  # noqa: F401
 )
 from workflows.names import (  # noqa: F401
     MAIN_TASK_QUEUE,
+    POLICY_ACTOR,
     SHIPPING_TASK_QUEUE,
     TERMINAL_STATUSES,
     Activities,

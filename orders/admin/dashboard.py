@@ -1,5 +1,6 @@
-"""The review queue's dashboard: figures from the events table (orders.selectors.review_dashboard) and a chart of
-decisions and queue depth per hour, drawn here as SVG (nothing from a CDN)."""
+"""The review queue's dashboard: figures from the events table (orders.selectors.review_dashboard), the risk
+figures (orders.risk.dashboard) and a chart of decisions and queue depth per hour, drawn here as SVG (nothing from a
+CDN)."""
 
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -8,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from orders import selectors
+from orders.risk.dashboard import risk_figures
 from orders.temporal import stuck
 
 WIDTH, HEIGHT, PAD = 720, 220, 30
@@ -16,13 +18,15 @@ WIDTH, HEIGHT, PAD = 720, 220, 30
 def dashboard_view(model_admin, request):
     if not model_admin.has_review_permission(request):
         raise PermissionDenied
-    figures = selectors.review_dashboard(timezone.now())
+    now = timezone.now()
+    figures = selectors.review_dashboard(now)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "Review dashboard",
         "opts": model_admin.model._meta,
         "figures": figures,
         "chart": hourly_chart(figures["hours"]),
+        "risk": risk_figures(now),
         "stuck": stuck.for_display(),
     }
     return TemplateResponse(request, "admin/orders/reviewqueueorder/dashboard.html", context)

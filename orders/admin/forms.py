@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 
 from orders import limits
+from orders.models import Order
 from workflows.types import CancelCodes
 
 
@@ -25,6 +26,11 @@ class CancelForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
+    note = note_field()
+
+
+class FraudForm(forms.Form):
+    verdict = forms.ChoiceField(choices=[(Order.Fraud.CONFIRMED, "fraud confirmed"), (Order.Fraud.CLEARED, "not fraud")])
     note = note_field()
 
 

@@ -1,5 +1,5 @@
-"""The order list and the order page: read-only (the workflow is the only writer), with the review buttons, the
-payments and the event timeline."""
+"""The order list and the order page: read-only (the workflow is the only writer), with the review buttons, why
+the order is here (its risk and related orders, orders/admin/risk.py), the payments and the event timeline."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -9,6 +9,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from orders import limits, selectors
 from orders.admin.actions import TAKE_OVER_PERMISSION, ReviewActions
+from orders.admin.risk import FraudActions, RiskColumns, risk_context
 from orders.models import Order, Payment
 
 STATUS_COLOURS = {
@@ -44,7 +45,10 @@ class OrderColumns:
 
     @admin.display(description="Customer", ordering="customer_name")
     def customer(self, order):
-        return format_html("{}<br><small>{}</small>", order.customer_name, order.customer_email)
+        # A long email may break after its "@" rather than widen the column.
+        local, at, domain = order.customer_email.rpartition("@")
+        email = format_html("{}<wbr>@{}", local, domain) if at else order.customer_email
+        return format_html("{}<br><small>{}</small>", order.customer_name, email)
 
     @admin.display(description="Amount", ordering="amount")
     def money(self, order):
@@ -127,7 +131,7 @@ def _time_left(order: Order, deadline, done: bool = False):
 
 
 @admin.register(Order)
-class OrderAdmin(ReviewActions, OrderColumns, admin.ModelAdmin):
+class OrderAdmin(ReviewActions, FraudActions, OrderColumns, RiskColumns, admin.ModelAdmin):
     list_display = ["id", "customer", "money", "status_badge", "age", "review_wait", "escalated", "claim"]
     list_filter = ["status", "escalated", "created_at"]
     search_fields = ["id", "customer_email"]
@@ -157,7 +161,11 @@ class OrderAdmin(ReviewActions, OrderColumns, admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        return self.review_urls() + super().get_urls()
+        return self.review_urls() + self.fraud_urls() + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        # Without the app list beside them the list's columns fit from 1280 px wide (review_desk.css does the rest).
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "is_nav_sidebar_enabled": False})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         order = self.get_object(request, object_id)
@@ -173,5 +181,6 @@ class OrderAdmin(ReviewActions, OrderColumns, admin.ModelAdmin):
                 claimed_by_me=mine,
                 can_take_over=bool(holder) and not mine and request.user.has_perm(TAKE_OVER_PERMISSION),
                 note_max_length=limits.NOTE,
+                **risk_context(request, order),
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)

@@ -1,6 +1,6 @@
-"""The review queue: orders awaiting review, oldest first, with who holds each claim, the time left before
-escalation and auto-cancel (sortable), filters for "claimed by me" and "due within 15 minutes", a claim button per
-row, and the dashboard one click away."""
+"""The review queue: orders awaiting review, oldest first, with their risk (score and band, sortable by score), who
+holds each claim, the time left before escalation and auto-cancel (sortable), filters for "claimed by me", "due
+within 15 minutes" and the risk band, a claim button per row, and the dashboard one click away."""
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
@@ -45,8 +45,8 @@ class DueFilter(admin.SimpleListFilter):
 class ReviewQueueAdmin(OrderAdmin):
     """Orders awaiting review, oldest first."""
 
-    list_display = ["id", "customer", "money", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim"]
-    list_filter = [ClaimFilter, DueFilter, "escalated", "created_at"]
+    list_display = ["id", "customer", "money", "risk", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim"]
+    list_filter = [ClaimFilter, DueFilter, "risk_band", "escalated", "created_at"]
     ordering = ["review_started_at", "created_at"]
 
     def has_view_permission(self, request, obj=None):

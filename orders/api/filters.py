@@ -10,6 +10,7 @@ from rest_framework import exceptions, filters, pagination
 from orders import limits
 from orders.api.fields import LINE, RULES, ecma
 from orders.models import Order
+from workflows.risk import Band
 
 ORDERING_FIELDS = ["created_at", "updated_at", "amount"]
 _ONE_ORDERING = "-?(?:" + "|".join(ORDERING_FIELDS) + ")"
@@ -45,10 +46,11 @@ class StrictChoiceFilter(django_filters.ChoiceFilter):
 class OrderFilter(django_filters.FilterSet):
     status = StrictChoiceFilter(choices=Order.Status.choices)
     escalated = StrictBooleanFilter()
+    risk_band = StrictChoiceFilter(choices=[(band, band) for band in Band.ALL])
 
     class Meta:
         model = Order
-        fields = ["status", "escalated"]
+        fields = ["status", "escalated", "risk_band"]
 
 
 def _one_value(request, name: str):

@@ -25,6 +25,7 @@ from orders.api.fields import (
     StrictInteger,
     Text,
 )
+from orders.api.risk import RiskField, RiskFreePayload, RiskSummaryFields
 from orders.models import ORDER_ID_PATTERN, Order, OrderEvent, Payment
 from workflows.types import CancelCodes
 
@@ -207,13 +208,15 @@ class PaymentSerializer(FieldsOnce, serializers.ModelSerializer):
 
 
 class EventSerializer(FieldsOnce, serializers.ModelSerializer):
+    payload = RiskFreePayload(read_only=True)
+
     class Meta:
         model = OrderEvent
         fields = ["id", "type", "actor", "payload", "created_at"]
         read_only_fields = fields
 
 
-class OrderListSerializer(FieldsOnce, serializers.ModelSerializer):
+class OrderListSerializer(FieldsOnce, RiskSummaryFields, serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = [
@@ -224,6 +227,8 @@ class OrderListSerializer(FieldsOnce, serializers.ModelSerializer):
             "currency",
             "status",
             "escalated",
+            "risk_band",
+            "decided_by",
             "workflow_id",
             "created_at",
             "updated_at",
@@ -231,11 +236,12 @@ class OrderListSerializer(FieldsOnce, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
+class OrderDetailSerializer(FieldsOnce, RiskSummaryFields, serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
+    risk = RiskField()
 
     class Meta:
         model = Order
@@ -250,6 +256,9 @@ class OrderDetailSerializer(FieldsOnce, serializers.ModelSerializer):
             "status",
             "status_reason",
             "escalated",
+            "risk_band",
+            "risk",
+            "decided_by",
             "reviewer",
             "decided_at",
             "approvals",

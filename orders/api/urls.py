@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from orders.api.fraud import FraudViewSet
 from orders.api.views import OrderViewSet
 from orders.api.waits import status_view
 
@@ -19,5 +20,6 @@ urlpatterns = [
     path(f"{order}/claim", OrderViewSet.as_view({"post": "claim"}), name="order-claim"),
     path(f"{order}/release", OrderViewSet.as_view({"post": "release"}), name="order-release"),
     path(f"{order}/status", status_view, name="order-status"),  # async: a ?wait holds no thread
+    path(f"{order}/fraud", FraudViewSet.as_view({"post": "mark"}), name="order-fraud"),
     path(f"{order}/events", OrderViewSet.as_view({"get": "events"}), name="order-events"),
 ]

@@ -24,6 +24,7 @@ from orders.services.order import (
 )
 from orders.services.payment import payment_capture, payment_decline, payment_refund, payment_void
 from orders.services.review import CLAIM_EVENTS, order_approve, order_cancel, order_claim_change, order_record_approval
+from orders.services.risk import order_mark_fraud, order_screen
 
 __all__ = [
     "CLAIM_EVENTS",
@@ -42,8 +43,10 @@ __all__ = [
     "order_fail",
     "order_fingerprint",
     "order_receive",
+    "order_mark_fraud",
     "order_record_approval",
     "order_record_shipping_step",
+    "order_screen",
     "order_start_shipping",
     "order_update_address",
     "order_validate",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from orders import events, limits
 from orders.models import Order, OrderEvent
 from orders.rules import money
+from workflows.names import Roles
 
 Status = Order.Status
 Event = OrderEvent.Type
@@ -64,10 +65,12 @@ def _transition(
     key: str = "",
     actor: str = OrderEvent.SYSTEM_ACTOR,
     change: Optional[Callable[[Order], None]] = None,
+    details: Optional[Callable[[Order], dict]] = None,
     **payload,
 ) -> Order:
     """One transition, one event. Its idempotency key is the order, the event's type and `key_parts` (the attempt,
-    the sequence); `key` only for the few events keyed otherwise."""
+    the sequence); `key` only for the few events keyed otherwise. `details` adds to the event what the changed
+    row says (the risk score a decision was taken at)."""
     key = key or events.event_key(order_id, event_type, *key_parts)
     with transaction.atomic():
         order = _locked(order_id)
@@ -81,6 +84,8 @@ def _transition(
             order.status = to_status
         if change:
             change(order)
+        if details:
+            payload.update(details(order))
         order.save()
         events.record(order=order, type=event_type, key=key, actor=actor, **payload)
         return order
@@ -93,12 +98,36 @@ def _record_reason(reason: str):
     return change
 
 
-def _decide(actor: str, reason: str = "", approvers: Optional[list[str]] = None, by_reviewer: bool = True):
+_DECIDERS = {Roles.POLICY: Order.DecidedBy.POLICY, Roles.SYSTEM: Order.DecidedBy.SYSTEM, Roles.CLIENT: Order.DecidedBy.CLIENT}
+
+
+def decided_by(role: str) -> str:
+    """Who takes a decision: the risk policy, the system (a review that timed out), the customer withdrawing, or a
+    reviewer ("" is the role of messages sent before roles existed)."""
+    return _DECIDERS.get(role, Order.DecidedBy.PERSON)
+
+
+def decision_details(role: str):
+    """What a decision's event keeps: the score at the time, and who took this decision."""
+    return lambda order: {"risk_score": order.risk_score, "decided_by": decided_by(role)}
+
+
+def _decide(
+    actor: str,
+    reason: str = "",
+    approvers: Optional[list[str]] = None,
+    by_reviewer: bool = True,
+    role: str = "",
+    decision: str = Order.Decision.APPROVED,
+):
     """A decision ends the review. Only a reviewer's names the reviewer and its time; a client's or the system's
-    cancel after a reviewer decided leaves that decision as it was."""
+    cancel after a reviewer decided leaves that decision as it was. The policy decides as itself, not a reviewer.
+    The first decision is the review's (`decided_by`, `decision`): a later cancel does not change it."""
 
     def change(order):
-        if by_reviewer and actor != OrderEvent.SYSTEM_ACTOR:
+        if order.decided_at is None:
+            order.decided_by, order.decision = decided_by(role), decision
+        if by_reviewer and actor != OrderEvent.SYSTEM_ACTOR and role != Roles.POLICY:
             order.reviewer = actor
         if by_reviewer or order.decided_at is None:
             order.decided_at = timezone.now()

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 from datetime import timedelta
 from decimal import Decimal
+from typing import Callable, Optional
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from orders import events, limits
 from orders.models import Order
+from orders.risk.keys import order_keys
 from orders.rules import address_problems, amount_fits, money, order_total, rejection_reasons
 from orders.services._base import (
     Event,
@@ -56,6 +58,11 @@ def order_receive(*, data: OrderInput) -> Order:
                     currency=data.currency.upper(),
                     shipping_address=asdict(data.shipping_address),
                     payment_id=data.payment_id,
+                    **order_keys(
+                        customer_name=data.customer_name,
+                        customer_email=data.customer_email,
+                        shipping_address=asdict(data.shipping_address),
+                    ),
                     fingerprint=data.fingerprint,
                     created_by_id=data.created_by_id,
                     status=Status.RECEIVED,
@@ -96,8 +103,9 @@ def _check_payment_id_free(payment_id: str) -> None:
         raise PaymentIdInUse(f"payment id {payment_id} is already used by another order")
 
 
-def order_validate(*, order_id: str) -> Order:
-    """Apply the validation rules: the order waits for review, or is rejected (and OrderRejected is raised)."""
+def order_validate(*, order_id: str, assess: Optional[Callable[[Order], dict]] = None) -> Order:
+    """Apply the validation rules: the order waits for review, or is rejected (and OrderRejected is raised).
+    `assess` scores an order that passes, in the same transaction (services/risk.py)."""
     with transaction.atomic():
         order = _locked(order_id)
         reasons = rejection_reasons(
@@ -109,6 +117,7 @@ def order_validate(*, order_id: str) -> Order:
             to_status=Status.AWAITING_REVIEW,
             event_type=Event.VALIDATED,
             change=_start_review,
+            details=assess,
         )
     reason = "; ".join(reasons)
     _transition(

@@ -8,18 +8,22 @@ from django.db import transaction
 
 from orders import events
 from orders.models import Order, Payment
-from orders.services._base import Event, InvalidTransition, Status, _decide, _locked, _transition
-from workflows.types import Roles
+from orders.services._base import Event, InvalidTransition, Status, _decide, _locked, _transition, decision_details
+from workflows.types import CancelCodes, Roles
 
 
-def order_approve(*, order_id: str, actor: str, note: str = "", approvers: Optional[list[str]] = None) -> Order:
-    approvers = approvers or [actor]
+def order_approve(
+    *, order_id: str, actor: str, note: str = "", approvers: Optional[list[str]] = None, role: str = ""
+) -> Order:
+    # The policy is no reviewer: it approves, it is not among the approvers.
+    approvers = [] if role == Roles.POLICY else (approvers or [actor])
     return _transition(
         order_id=order_id,
         to_status=Status.APPROVED,
         event_type=Event.APPROVED,
         actor=actor,
-        change=_decide(actor, approvers=approvers),
+        change=_decide(actor, approvers=approvers, role=role),
+        details=decision_details(role),
         note=note,
         approvers=approvers,
     )
@@ -86,9 +90,23 @@ def order_cancel(*, order_id: str, actor: str, reason: str, code: str = "", note
             to_status=Status.CANCELLED,
             event_type=Event.CANCELLED,
             actor=actor,
-            change=_decide(actor, reason, by_reviewer=role in (Roles.REVIEWER, "")),
+            change=_cancel(actor, reason, code, role),
+            details=decision_details(role),
             reason=reason,
             code=code,
             note=note,
             role=role,
         )
+
+
+def _cancel(actor: str, reason: str, code: str, role: str):
+    by_reviewer = role in (Roles.REVIEWER, Roles.POLICY, "")
+    decide = _decide(actor, reason, by_reviewer=by_reviewer, role=role, decision=Order.Decision.CANCELLED)
+
+    def change(order):
+        decide(order)
+        if code == CancelCodes.SUSPECTED_FRAUD and role in (Roles.REVIEWER, ""):
+            # A person's suspicion links the email and address to fraud; the policy's own cancels never do.
+            order.fraud = Order.Fraud.SUSPECTED
+
+    return change

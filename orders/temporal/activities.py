@@ -34,6 +34,8 @@ from workflows.types import (
     PaymentRecord,
     PaymentTruth,
     ReviewDecision,
+    Screening,
+    ScreenRequest,
     ShipmentTruth,
     ShippingAttempt,
     ShippingStep,
@@ -96,6 +98,14 @@ def validate_order(ref: OrderRef) -> str:
     return services.order_validate(order_id=ref.order_id).status
 
 
+@domain_activity(Activities.SCREEN)
+def screen_order(request: ScreenRequest) -> Screening:
+    order = services.order_screen(
+        order_id=request.order_id, approve_below=request.approve_below, cancel_from=request.cancel_from
+    )
+    return Screening(status=order.status, score=order.risk_score, band=order.risk_band, route=order.risk_route)
+
+
 @domain_activity(Activities.ESCALATE)
 def escalate_review(ref: OrderRef) -> None:
     services.order_escalate(order_id=ref.order_id)
@@ -104,7 +114,7 @@ def escalate_review(ref: OrderRef) -> None:
 @domain_activity(Activities.APPROVE)
 def approve_order(decision: ReviewDecision) -> str:
     return services.order_approve(
-        order_id=decision.order_id, actor=decision.actor, note=decision.note, approvers=decision.approvers
+        order_id=decision.order_id, actor=decision.actor, note=decision.note, approvers=decision.approvers, role=decision.role
     ).status
 
 
@@ -264,6 +274,7 @@ def fail_order(outcome: Outcome) -> None:
 ALL = [
     receive_order,
     validate_order,
+    screen_order,
     escalate_review,
     approve_order,
     record_approval,

@@ -20,18 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_users(roles):
-    call_command("create_demo_users", stdout=open("/dev/null", "w"))
-    return {u.username: u for u in User.objects.all()}
-
-
-@pytest.fixture
-def reviewer_browser(client, demo_users):
-    client.force_login(demo_users["reviewer"])
-    return client
-
-
-@pytest.fixture
 def clerk_browser(client, roles):
     """A staff user who may look at orders but not review them."""
     from django.contrib.auth.models import Permission
@@ -201,7 +189,8 @@ def test_queue_shows_claims_deadlines_and_filters(reviewer_browser):
     claimed_by_me = reviewer_browser.get("/admin/orders/reviewqueueorder/?claim=mine").context["cl"].result_list
     free = reviewer_browser.get("/admin/orders/reviewqueueorder/?claim=free").context["cl"].result_list
     due = reviewer_browser.get("/admin/orders/reviewqueueorder/?due=15m").context["cl"].result_list
-    by_deadline = reviewer_browser.get("/admin/orders/reviewqueueorder/?o=6").context["cl"].result_list
+    deadline_column = admin.site._registry[ReviewQueueOrder].list_display.index("escalates_in") + 1
+    by_deadline = reviewer_browser.get(f"/admin/orders/reviewqueueorder/?o={deadline_column}").context["cl"].result_list
 
     assert page.count('class="claim-holder"') == 2 and ">bob<" in page and ">reviewer<" in page
     assert "overdue by" in page and 'class="due-soon"' in page

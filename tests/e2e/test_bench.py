@@ -31,3 +31,9 @@ def test_bench_smoke_run_completes_every_order_once(capsys):
     decided = sum(r["counts"]["done"] + r["counts"]["processing"] for r in bulk["rounds"])
     assert decided == 4 and last["refused"] == last["unknown"] == 0, bulk
     assert bulk["final_statuses"] == {"completed": 4}, bulk  # and every one of them then went through
+    # The same orders with every risk rule off, for what scoring costs per order (workers, web, database backends).
+    assert report["system_rules_off"]["orders"] == 12 and report["system_rules_off"]["failed_orders"] == 0
+    cpu = report["risk_rules_cpu"]
+    assert cpu["on_ms"] > 0 and cpu["off_ms"] > 0 and set(cpu["by_role_ms"]) == {"workers", "web", "database"}
+    if report["database"] == "postgresql":
+        assert system["resources"]["database"]["processes"] >= 1 and cpu["by_role_ms"]["database"][0] > 0

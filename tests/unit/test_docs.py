@@ -75,7 +75,7 @@ def links(path: Path) -> list[str]:
 
 def test_the_api_table_matches_the_routes():
     assert api_table() == routes()
-    assert len(routes()) == 12
+    assert len(routes()) == 13
 
 
 def test_every_setting_is_documented():

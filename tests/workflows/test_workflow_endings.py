@@ -92,7 +92,7 @@ async def test_client_updates_are_bounded_per_run_but_decisions_are_not(env):
 
 
 async def test_a_write_that_fails_for_a_passing_reason_is_retried_in_the_open(env):
-    fakes = FakeActivities(outages={Activities.VALIDATE: 2})
+    fakes = FakeActivities(outages={Activities.SCREEN: 2})
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
         retrying = await state_when(handle, lambda s: s.step == "validate" and s.step_attempt >= 2)
@@ -102,7 +102,7 @@ async def test_a_write_that_fails_for_a_passing_reason_is_retried_in_the_open(en
         final = await handle.result()
         await save_history(env, handle.id, "order_write_retried.json")
 
-    assert retrying.step_error == "validate_order: connection to the database lost"
+    assert retrying.step_error == "screen_order: connection to the database lost"
     assert reviewing.waiting and reviewing.step_attempt == 1 and reviewing.step_error == ""
     assert attributes.get(ORDER_STEP) == "manual review" and attributes.get(ORDER_WAITING) is True
-    assert len(fakes.args(Activities.VALIDATE)) == 3 and final.status == "completed"
+    assert len(fakes.args(Activities.SCREEN)) == 3 and final.status == "completed"

@@ -47,7 +47,7 @@ async def test_happy_path(env):
     assert state.status == "completed" and state.tracking_number == "TRK-1" and state.payment_status == "captured"
     assert fakes.names() == [
         Activities.RECEIVE,
-        Activities.VALIDATE,
+        Activities.SCREEN,
         Activities.APPROVE,
         Activities.CHARGE,
         Activities.RECORD_PAYMENT,
@@ -85,7 +85,7 @@ async def test_approval_before_the_first_step(env):
         state = await handle.result()
 
     assert state.status == "completed" and state.approved
-    assert fakes.names()[:3] == [Activities.RECEIVE, Activities.VALIDATE, Activities.APPROVE]
+    assert fakes.names()[:3] == [Activities.RECEIVE, Activities.SCREEN, Activities.APPROVE]
     assert fakes.args(Activities.APPROVE)[0].actor == "rita"
 
 
@@ -93,7 +93,7 @@ async def test_cancel_during_review(env):
     fakes = FakeActivities()
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
-        await eventually(lambda: Activities.VALIDATE in fakes.names())
+        await eventually(lambda: Activities.SCREEN in fakes.names())
 
         result = await handle.execute_update(OrderWorkflow.cancel, CancelRequest(reason="changed my mind", actor="ada"))
         state = await handle.result()
@@ -173,7 +173,7 @@ async def test_address_updates_before_first_step_and_during_review(env):
         data = order_input(ship_q)
         # Signal-with-start delivers the signal before the workflow's first step runs.
         handle = await start(env, main_q, data, start_signal="update_address", start_signal_args=[AddressUpdate(early, "ada")])
-        await eventually(lambda: Activities.VALIDATE in fakes.names())
+        await eventually(lambda: Activities.SCREEN in fakes.names())
 
         result = await handle.execute_update(OrderWorkflow.change_address, AddressUpdate(NEW_ADDRESS, "ada"))
         assert (await handle.query(OrderWorkflow.get_status)).address == NEW_ADDRESS
@@ -193,7 +193,7 @@ async def test_concurrent_address_changes_apply_in_arrival_order(env):
     addresses = [Address(name="Ada", line1=f"{n} Queue Lane", city="York", postal_code="YO1", country="GB") for n in range(5)]
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
-        await eventually(lambda: Activities.VALIDATE in fakes.names())
+        await eventually(lambda: Activities.SCREEN in fakes.names())
         for address in addresses:
             await handle.start_update(
                 OrderWorkflow.change_address, AddressUpdate(address, "ada"), wait_for_stage=WorkflowUpdateStage.ACCEPTED
@@ -258,7 +258,7 @@ async def test_validation_rejected(env):
         state = await handle.result()
 
     assert state.status == "rejected" and state.last_failure == "the order has no items"
-    assert fakes.names() == [Activities.RECEIVE, Activities.VALIDATE]
+    assert fakes.names() == [Activities.RECEIVE, Activities.SCREEN]
 
 
 async def test_escalation_then_timeout():

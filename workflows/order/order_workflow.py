@@ -32,7 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.publishing import Publisher
     from workflows.order.review import Review
     from workflows.order.state import OrderState
-    from workflows.patches import EVERY_ORDER_ENDS, SEARCH_ATTRIBUTES
+    from workflows.patches import EVERY_ORDER_ENDS, RISK_ROUTING, SEARCH_ATTRIBUTES
+    from workflows.risk import Route
     from workflows.steps import StepFailed, failure_reason, failure_type, release_2
     from workflows.types import (
         Activities,
@@ -62,6 +63,7 @@ class OrderWorkflow:
         ends = workflow.patched(EVERY_ORDER_ENDS)
         publisher = Publisher(searchable)
         self._state = state = OrderState(data, publisher, serialized, ends, address=data.shipping_address)
+        state.risky = workflow.patched(RISK_ROUTING)
         self._review = Review(state)
         self._claims = Claims(state)
         self._payment = Payment(state)
@@ -104,7 +106,7 @@ class OrderWorkflow:
         state.move("validate")
         async with state.turn():
             try:
-                await state.write(Activities.VALIDATE, state.ref(), str)
+                await review.screen()
             except StepFailed as err:
                 if failure_type(err) != ErrorTypes.REJECTED:
                     raise
@@ -112,7 +114,8 @@ class OrderWorkflow:
                 return state.end(OrderStatus.REJECTED)
         state.set_status(OrderStatus.AWAITING_REVIEW)
 
-        if not await review.decided():
+        routed = review.route_by_policy()
+        if routed == Route.CANCEL or (routed is None and not await review.decided()):
             await review.answer_first(state.cancel)
             return await fulfilment.cancel_order()
         state.move("approve")

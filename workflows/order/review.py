@@ -9,12 +9,14 @@ from typing import Optional
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import texts
+    from workflows import risk, texts
     from workflows.order.claims import claimed_by_another
     from workflows.order.state import OrderState
     from workflows.patches import BULK_ANSWER_FIRST
+    from workflows.risk import Route
     from workflows.steps import StepFailed, failure_reason
     from workflows.types import (
+        POLICY_ACTOR,
         TERMINAL_STATUSES,
         Activities,
         ApprovalRecord,
@@ -25,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         OrderStatus,
         ReviewDecision,
         Roles,
+        Screening,
+        ScreenRequest,
     )
 
 # The shortest wait before a bulk decision's effects: any timer ends the workflow task that carries the acceptance
@@ -35,6 +39,39 @@ NEXT_TASK = timedelta(milliseconds=1)
 class Review:
     def __init__(self, state: OrderState) -> None:
         self.state = state
+
+    async def screen(self) -> None:
+        """Validate the order; since RISK_ROUTING, also assess its risk (one step, one transaction)."""
+        state = self.state
+        if not state.risky:
+            await state.write(Activities.VALIDATE, state.ref(), str)
+            return
+        settings = state.data.settings
+        request = ScreenRequest(state.order_id, settings.risk_auto_approve_below, settings.risk_auto_cancel_from)
+        state.screening = await state.write(Activities.SCREEN, request, Screening)
+
+    def route_by_policy(self) -> Optional[str]:
+        """The policy decides, if routing is on and nobody decided first (an approval waiting for its turn counts):
+        the route it took (approve or cancel), or None when the order goes to people. An order that needs two
+        reviewers (four-eyes) always does."""
+        state, screening = self.state, self.state.screening
+        if screening is None or state.approval is not None or state.cancel is not None or state.pending_approvals:
+            return None
+        if state.approvals_required > 1:
+            return None
+        settings = state.data.settings
+        below, cancel_from = settings.risk_auto_approve_below, settings.risk_auto_cancel_from
+        routed = risk.route(screening.score, below, cancel_from)
+        if routed == Route.APPROVE and state.approvals_required == 1:
+            state.log(f"approved by the risk policy (score {screening.score})")
+            state.approval = ApproveRequest(actor=POLICY_ACTOR, note=texts.policy_approved(screening.score, below), role=Roles.POLICY)
+            return routed
+        if routed == Route.CANCEL:
+            state.log(f"cancelled by the risk policy (score {screening.score})")
+            note = texts.policy_cancelled(screening.score, cancel_from)
+            state.cancel = CancelRequest(actor=POLICY_ACTOR, code=CancelCodes.SUSPECTED_FRAUD, note=note, role=Roles.POLICY)
+            return routed
+        return None
 
     def require_approvals(self) -> None:
         """Four-eyes, known once the order is received (its amount)."""
@@ -86,7 +123,8 @@ class Review:
         state = self.state
         approval = state.approval
         approvers = [a.actor for a in state.approvals] or [approval.actor]
-        await state.write(Activities.APPROVE, ReviewDecision(state.order_id, approval.actor, note=approval.note, approvers=approvers))
+        decision = ReviewDecision(state.order_id, approval.actor, note=approval.note, approvers=approvers, role=approval.role)
+        await state.write(Activities.APPROVE, decision)
         state.approval_recorded = True
         state.set_status(OrderStatus.APPROVED)
 
@@ -138,6 +176,14 @@ class Review:
         if not state.serialized:
             state.approval = request
             return None
+        state.pending_approvals += 1
+        try:
+            return await self._take_approval_in_turn(request)
+        finally:
+            state.pending_approvals -= 1
+
+    async def _take_approval_in_turn(self, request: ApproveRequest) -> Optional[MessageResult]:
+        state = self.state
         if not await state.row_written():  # the amount decides how many approvals it needs
             return state.result(False, state.not_created())
         async with state.turn():

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         OrderRef,
         OrderStatus,
         OrderSummary,
+        Screening,
         WorkflowState,
     )
 
@@ -59,6 +60,9 @@ class OrderState:
     claim_changes: int = 0
     cancel: Optional[CancelRequest] = None
     escalated: bool = False
+    risky: bool = False  # RISK_ROUTING: validation scores the order, and the policy may decide
+    screening: Optional[Screening] = None
+    pending_approvals: int = 0  # approvals waiting for their turn: a person came first, the policy does not decide
     closing: str = ""  # why the order is ending, while its final steps run
     # Address changes, child starts and final steps take turns: a change is either in the shipment and the
     # database, or refused with the reason.

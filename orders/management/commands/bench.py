@@ -8,7 +8,9 @@ Passes, one after the other, each on its own freshly booted stack (bench/stack.p
    awaits review, follow to the end); then one order at a time; then GET /orders/{id} and /status alone; then
    the worker's memory with --waiting orders waiting for review; then --bulk of those approved with
    POST /orders/bulk/approve, as many rounds as it takes, and followed until all are final;
-3. the order system with 2 worker processes: the same N orders with C clients.
+3. the order system with 2 worker processes: the same N orders with C clients;
+4. the order system with 1 worker process and every risk rule off (RISK_RULES_OFF=all): the same N orders, for the
+   CPU per order that scoring costs (workers, web and the database's backends), against pass 2 in the same run.
 It fails if any order does not complete with exactly one captured payment. It never asserts a timing.
 """
 
@@ -21,6 +23,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -33,6 +36,19 @@ from bench.load import Api, Recorder, bulk_approve, drive_orders, hammer, wait_u
 from bench.stack import Stack, boot, fresh_database
 from orders.management.commands._exit import TemporalCommand
 from workflows.devserver import dev_server_command, free_port, wait_for_port
+
+
+def rules_cpu(on: dict, off: dict) -> dict:
+    """CPU per order of the processes scoring touches, with the rules on and off (two passes of the same run)."""
+    per_order = lambda result: 1000 * sum(  # noqa: E731
+        result.get("resources", {}).get(role, {}).get("cpu_seconds", 0.0) for role in ("workers", "web", "database")
+    ) / max(result["orders"], 1)
+    on_ms, off_ms = per_order(on), per_order(off)
+    by_role = {
+        role: [round(1000 * r.get("resources", {}).get(role, {}).get("cpu_seconds", 0.0) / max(r["orders"], 1), 2) for r in (on, off)]
+        for role in ("workers", "web", "database")
+    }
+    return {"on_ms": round(on_ms, 2), "off_ms": round(off_ms, 2), "change": round(on_ms / off_ms - 1, 3) if off_ms else 0.0, "by_role_ms": by_role}
 
 
 def percentiles(values: list[float]) -> dict:
@@ -55,6 +71,7 @@ class Command(TemporalCommand):
         parser.add_argument("--bulk", type=int, default=500, help="of the waiting orders, how many one bulk approval takes")
         parser.add_argument("--no-compare", action="store_true", help="skip the pass with 2 worker processes")
         parser.add_argument("--no-skeleton", action="store_true", help="skip the skeleton pass")
+        parser.add_argument("--no-rules-off", action="store_true", help="skip the pass with every risk rule off")
         parser.add_argument(
             "--poll", action="store_true", help="follow orders by polling GET /orders/{id}/ every 100 ms instead of ?wait"
         )
@@ -81,13 +98,16 @@ class Command(TemporalCommand):
         report["system"] = self._system(worker_processes=1, full=True)
         if not options["no_compare"] and not options["url"]:
             report["system_2_worker_processes"] = self._system(worker_processes=2, full=False)
+        if not options["no_rules_off"] and not options["url"]:
+            report["system_rules_off"] = self._system(worker_processes=1, full=False, extra_env={"RISK_RULES_OFF": "all"})
+            report["risk_rules_cpu"] = rules_cpu(report["system"], report["system_rules_off"])
         if "skeleton" in report:
             report["ratio_to_skeleton"] = round(report["system"]["orders_per_second"] / report["skeleton"]["orders_per_second"], 2)
         path = self.work_dir.parent / f"bench-{stamp}.json"
         path.write_text(json.dumps(report, indent=2))
         self._print(report)
         self.stdout.write(f"Figures written to {path.relative_to(settings.BASE_DIR)}")
-        failed = report["system"]["failed_orders"] + report.get("system_2_worker_processes", {}).get("failed_orders", 0)
+        failed = sum(report.get(p, {}).get("failed_orders", 0) for p in ("system", "system_2_worker_processes", "system_rules_off"))
         if failed:
             raise CommandError(f"{failed} orders did not complete with exactly one captured payment: {report['system']['failures'][:5]}")
 
@@ -121,23 +141,24 @@ class Command(TemporalCommand):
         times = result.pop("times")
         return {**result, "per_order_seconds": percentiles(times), "resources": {k: used[k] for k in ("temporal", "workers")}}
 
-    def _system(self, worker_processes: int, full: bool) -> dict:
+    def _system(self, worker_processes: int, full: bool, extra_env: Optional[dict] = None) -> dict:
         n, c = self.options["orders"], self.options["concurrency"]
-        stack = self._stack(worker_processes)
+        stack = self._stack(worker_processes, extra_env)
         recorder = Recorder()
         api = Api(stack.url, stack.client_token, stack.reviewer_token, recorder, poll=self.options["poll"])
         run = uuid.uuid4().hex[:6]
         try:
             drive_orders(api, [f"warm-{run}-{i}" for i in range(c)], c)  # connections, caches, workers warm
             recorder.__init__()
-            before = procs.by_role(stack.root_pid) if stack.root_pid else None
+            before = procs.by_role(stack.root_pid, stack.database) if stack.root_pid else None
             runs, wall = self._with_progress(
-                f"Orders through the API ({worker_processes} worker process{'es' if worker_processes > 1 else ''})",
+                f"Orders through the API ({worker_processes} worker process{'es' if worker_processes > 1 else ''}"
+                f"{', risk rules off' if extra_env else ''})",
                 api, [f"bench-{run}-{i}" for i in range(n)], c,
             )
             result = self._orders_result(runs, wall, recorder)
             if before is not None:
-                result["resources"] = procs.usage(before, procs.by_role(stack.root_pid))
+                result["resources"] = procs.usage(before, procs.by_role(stack.root_pid, stack.database))
             if full:
                 result.update(self._detail_passes(api, stack, runs, run))
         finally:
@@ -193,12 +214,12 @@ class Command(TemporalCommand):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _stack(self, worker_processes: int) -> Stack:
+    def _stack(self, worker_processes: int, extra_env: Optional[dict] = None) -> Stack:
         if self.options["url"]:
             return Stack(url=self.options["url"], client_token=self.options["client_token"], reviewer_token=self.options["reviewer_token"])
         work_dir = self.work_dir / f"stack-{worker_processes}"
         with self._status(f"Booting a stack with {worker_processes} worker process(es)"):
-            return boot(work_dir, worker_processes=worker_processes, database_url=fresh_database(work_dir))
+            return boot(work_dir, worker_processes=worker_processes, database_url=fresh_database(work_dir), extra_env=extra_env)
 
     def _with_progress(self, title, api, order_ids, concurrency, approve=True):
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
@@ -236,6 +257,10 @@ class Command(TemporalCommand):
             rows += [("bare skeleton orders/s", f"{report['skeleton']['orders_per_second']:.1f}"), ("ratio to the skeleton", f"{report['ratio_to_skeleton']:.2f}x")]
         if "system_2_worker_processes" in report:
             rows.append(("orders/s with 2 worker processes", f"{report['system_2_worker_processes']['orders_per_second']:.1f}"))
+        if "risk_rules_cpu" in report:
+            cpu = report["risk_rules_cpu"]
+            rows.append(("orders/s with risk rules off", f"{report['system_rules_off']['orders_per_second']:.1f}"))
+            rows.append(("CPU ms per order, rules on / off (workers+web+database)", f"{cpu['on_ms']:.1f} / {cpu['off_ms']:.1f} ({cpu['change']:+.0%})"))
         rows += [
             ("per order, server p50/p95/p99 s", seconds(system["per_order_server_seconds"])),
             ("per order, client p50/p95/p99 s", seconds(system["per_order_client_seconds"])),

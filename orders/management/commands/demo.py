@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Optional
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError, close_old_connections
 from rich.console import Console
@@ -62,11 +63,17 @@ class Command(TemporalCommand):
         parser.add_argument("--concurrency", type=int, default=16, help="orders in flight at once")
         parser.add_argument("--flaky", action="store_true", help="inject faults into the gateway, warehouse and carrier")
         parser.add_argument("--timeout", type=float, default=120.0, help="give up on the run after this many seconds")
+        parser.add_argument(
+            "--auto-approve-below", type=int, metavar="SCORE",
+            help="route the demo's orders by risk: the policy approves those scoring below SCORE (RISK_AUTO_APPROVE_BELOW)",
+        )  # fmt: skip
 
-    def handle(self, *args, orders, concurrency, flaky, timeout, **options):
+    def handle(self, *args, orders, concurrency, flaky, timeout, auto_approve_below=None, **options):
         if orders < 1 or concurrency < 1:
             raise CommandError("--orders and --concurrency must be at least 1")
         console = Console()
+        if auto_approve_below is not None:
+            settings.RISK_AUTO_APPROVE_BELOW = auto_approve_below  # snapshotted into each order this process starts
         try:
             client.ping()
         except client.TemporalUnavailable as exc:
@@ -112,7 +119,7 @@ class Command(TemporalCommand):
 
         shown = runs if len(runs) <= TABLE_ROWS else [r for r in runs if verdicts[r.order_id]]
         table = Table(title="Demo orders" if shown is runs else "Demo orders with a problem")
-        for column in ("order", "status", "seconds", "shipping attempts", "payments", "reason"):
+        for column in ("order", "status", "seconds", "risk", "decided by", "shipping attempts", "payments", "reason"):
             table.add_column(column, justify="right" if column in ("seconds", "shipping attempts") else "left")
         for r in shown:
             order = orders.get(r.order_id)
@@ -120,6 +127,8 @@ class Command(TemporalCommand):
                 r.order_id,
                 r.status,
                 f"{r.seconds:.2f}" if r.seconds is not None else "-",
+                f"{order.risk_score} {order.risk_band}" if order and order.risk_score is not None else "-",
+                (order.decided_by or "-") if order else "-",
                 str(order.shipping_attempts if order else 0),
                 ", ".join(payments.get(r.order_id, [])) or "-",
                 order.status_reason if order else "",
