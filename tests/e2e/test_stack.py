@@ -142,7 +142,7 @@ def test_json_logs_carry_order_and_workflow_ids(start_worker):
     workflow_lines = [r for r in records if r["logger"] == "temporalio.workflow" and r.get("order_id") == "log-1"]
     activity_lines = [r for r in records if r["logger"] == "orders.temporal.activities" and r.get("order_id") == "log-1"]
     assert workflow_lines and all(r["workflow_id"] == "order-log-1" for r in workflow_lines)
-    assert {r["message"].split(" ")[0] for r in activity_lines} >= {"receive_order", "validate_order"}
+    assert {r["message"].split(" ")[0] for r in activity_lines} >= {"receive_order", "screen_order"}
     assert all(r["workflow_id"] == "order-log-1" for r in activity_lines)
     # Only the command's own banner lines are plain text.
     assert all(line.startswith(("Starting workers", "Workers stopped")) for line in non_json), non_json

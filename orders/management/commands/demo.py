@@ -119,8 +119,13 @@ class Command(TemporalCommand):
 
         shown = runs if len(runs) <= TABLE_ROWS else [r for r in runs if verdicts[r.order_id]]
         table = Table(title="Demo orders" if shown is runs else "Demo orders with a problem")
-        for column in ("order", "status", "seconds", "risk", "decided by", "shipping attempts", "payments", "reason"):
-            table.add_column(column, justify="right" if column in ("seconds", "shipping attempts") else "left")
+        # "by": who took the review's decision; "attempts": shipping attempts.
+        for column in ("order", "status", "seconds", "risk", "by", "attempts", "payments", "reason"):
+            # What the run is judged by never wraps; the other columns give way on a narrow terminal.
+            table.add_column(
+                column, justify="right" if column in ("seconds", "attempts") else "left",
+                no_wrap=column in ("order", "status", "seconds", "risk", "by"),
+            )  # fmt: skip
         for r in shown:
             order = orders.get(r.order_id)
             table.add_row(
