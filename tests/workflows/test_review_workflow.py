@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.workflow_fakes import (
     FakeActivities,
     add_search_attributes,
+    eventually,
     order_input,
     running_workers,
     save_history,
@@ -218,7 +219,8 @@ async def test_a_bulk_decision_is_accepted_before_its_database_write(env, update
         one, bulk = [await awaiting_review(env, fakes, main_q, ship_q) for _ in range(2)]
         single = asyncio.create_task(accepted(one, request_))
         in_bulk = await asyncio.wait_for(accepted(bulk, replace(request_, bulk=True)), timeout=10)
-        await asyncio.sleep(1)
+        # The bulk one's write follows its acceptance after a timer (about a second on the dev server).
+        await eventually(lambda: len(fakes.args(activity)) == 2)
         single_accepted_while_held = single.done()
         writes_while_held = len(fakes.args(activity))
         held.set()
