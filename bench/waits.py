@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from bench import procs
 from bench.load import FINAL, Api, Recorder
 from bench.stack import Stack
+from bench.stats import percentiles
 
 NO_ANSWER = 0  # the status recorded when the connection failed
 MAKE_CLIENTS = """
@@ -226,8 +227,6 @@ def run(stack: Stack, owners: dict[str, str], *, wait: float, admin: tuple[str, 
 
 
 def figures(waits: list[Wait], recorder: Recorder, baseline: Recorder, wait: float, wall: float, threads: dict, resources) -> dict:
-    from orders.management.commands.bench import percentiles
-
     codes: dict[int, int] = defaultdict(int)
     for w in waits:
         codes[w.code] += 1

@@ -34,29 +34,22 @@ from rich.table import Table
 from bench import procs, skeleton
 from bench.load import Api, Recorder, bulk_approve, drive_orders, hammer, wait_until_final
 from bench.stack import Stack, boot, fresh_database
+from bench.stats import percentiles
 from orders.management.commands._exit import TemporalCommand
 from workflows.devserver import dev_server_command, free_port, wait_for_port
 
 
 def rules_cpu(on: dict, off: dict) -> dict:
     """CPU per order of the processes scoring touches, with the rules on and off (two passes of the same run)."""
-    per_order = lambda result: 1000 * sum(  # noqa: E731
-        result.get("resources", {}).get(role, {}).get("cpu_seconds", 0.0) for role in ("workers", "web", "database")
-    ) / max(result["orders"], 1)
-    on_ms, off_ms = per_order(on), per_order(off)
-    by_role = {
-        role: [round(1000 * r.get("resources", {}).get(role, {}).get("cpu_seconds", 0.0) / max(r["orders"], 1), 2) for r in (on, off)]
-        for role in ("workers", "web", "database")
+    per_order = lambda result, role: 1000 * result.get("resources", {}).get(role, {}).get("cpu_seconds", 0.0) / max(result["orders"], 1)  # noqa: E731
+    by_role = {role: (per_order(on, role), per_order(off, role)) for role in ("workers", "web", "database")}
+    on_ms, off_ms = (sum(pair[side] for pair in by_role.values()) for side in (0, 1))
+    return {
+        "on_ms": round(on_ms, 2),
+        "off_ms": round(off_ms, 2),
+        "change": round(on_ms / off_ms - 1, 3) if off_ms else 0.0,
+        "by_role_ms": {role: [round(ms, 2) for ms in pair] for role, pair in by_role.items()},
     }
-    return {"on_ms": round(on_ms, 2), "off_ms": round(off_ms, 2), "change": round(on_ms / off_ms - 1, 3) if off_ms else 0.0, "by_role_ms": by_role}
-
-
-def percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None}
-    ordered = sorted(values)
-    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 4)  # noqa: E731
-    return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99)}
 
 
 class Command(TemporalCommand):

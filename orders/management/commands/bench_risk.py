@@ -24,7 +24,7 @@ from django.test.utils import override_settings
 from rich.console import Console
 from rich.table import Table
 
-from bench import orders_db, risk_explain
+from bench import orders_db, risk_explain, stats
 from bench.risk_mix import KINDS, Mix, Spec
 from orders.models import Order
 from orders.risk import engine
@@ -32,16 +32,11 @@ from orders.risk.keys import order_keys
 from orders.rules import order_total
 
 ID_PREFIX = "riskbench-"
-QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
 
 def percentiles(values: list[float]) -> dict:
     """Milliseconds: p50, p95, p99 (nearest rank) and max."""
-    if not values:
-        return {"p50": None, "p95": None, "p99": None, "max": None}
-    ordered = sorted(values)
-    found = {name: ordered[min(len(ordered) - 1, int(q * len(ordered)))] for name, q in QUANTILES}
-    return {name: round(value * 1000, 2) for name, value in {**found, "max": ordered[-1]}.items()}
+    return stats.percentiles(values, scale=1000, digits=2, with_max=True)
 
 
 class Command(BaseCommand):
