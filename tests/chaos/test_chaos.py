@@ -98,6 +98,9 @@ class Probe:
 
 
 OUTAGE_SECONDS = 30
+# The one request the circuit breaker lets through waits the pool's timeout (DB_POOL_TIMEOUT, 1.5 s) for a
+# connection; the rest is this 2-core machine running the whole stack and eight drivers at once.
+ANSWER_WITHIN = 1.5 + 1.0
 
 
 def test_postgres_stopped_under_the_whole_stack(scenario):
@@ -138,7 +141,7 @@ def test_postgres_stopped_under_the_whole_stack(scenario):
     finals = driving.result(timeout=600)
 
     def answered_right(probe: Probe) -> bool:
-        if probe.status != 503 or probe.seconds > 2.0 or not probe.headers.get("Retry-After"):
+        if probe.status != 503 or probe.seconds > ANSWER_WITHIN or not probe.headers.get("Retry-After"):
             return False
         if probe.name == "admin":
             return probe.headers["Content-Type"].startswith("text/html") and "Service unavailable" in probe.body["raw"]
