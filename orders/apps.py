@@ -6,6 +6,7 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from orders.providers import checks as provider_checks  # noqa: F401 (registers the check)
         from orders.risk import checks  # noqa: F401 (registers the check)
         from orders.temporal import metrics
 

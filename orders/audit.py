@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+from django.utils import timezone
+
 from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
 
 Status, Event = Order.Status, OrderEvent.Type
@@ -70,7 +72,15 @@ def _money_and_goods(order: Order, payments: list[Payment], charges: list[Gatewa
     if not order.is_terminal:
         problems.append(f"not final: it is {order.status}")
     completed = order.status == Status.COMPLETED
-    kept = [c for c in charges if c.state == Charge.CAPTURED]
+    now = timezone.now()
+    at_gateway = {c.payment_id: gateway_state(c, now) for c in charges}
+    kept = [key for key, state in at_gateway.items() if state == Charge.CAPTURED]
+    taken = [key for key, state in at_gateway.items() if state in (Charge.CAPTURED, Charge.REFUNDED)]
+    if len(taken) > 1:
+        problems.append(f"captured {len(taken)} times at the gateway")
+    held = [key for key, state in at_gateway.items() if state == Charge.AUTHORIZED]
+    if order.is_terminal and held:
+        problems.append(f"an authorization is left open at the gateway for a {order.status} order: {', '.join(held)}")
     if completed and len(kept) != 1:
         problems.append(f"completed with {len(kept)} captured charges at the gateway")
     if not completed and kept:
@@ -82,13 +92,25 @@ def _money_and_goods(order: Order, payments: list[Payment], charges: list[Gatewa
     if not completed and shipments:
         problems.append(f"shipped although {order.status}")
     ours = {p.payment_id: p.status for p in payments}
-    for charge in charges:
-        if ours.get(charge.payment_id) != charge.state:
-            problems.append(f"payment {charge.payment_id} is {ours.get(charge.payment_id, 'missing')} here, {charge.state} at the gateway")
+    for payment_id, state in at_gateway.items():
+        if (ours.get(payment_id), state) not in SAME:
+            problems.append(f"payment {payment_id} is {ours.get(payment_id, 'missing')} here, {state} at the gateway")
     for payment_id, status in ours.items():
         if status != Payment.Status.DECLINED and payment_id not in {c.payment_id for c in charges}:
             problems.append(f"payment {payment_id} is {status} here, unknown to the gateway")
     return problems
+
+
+# Our payment status and the gateway's state that agree: each the same, and a hold that lapsed by our clock, which
+# we void at the gateway so that it can never be captured.
+SAME = {(state, state) for state in Charge.values} | {(Payment.Status.EXPIRED, Charge.VOIDED)}
+
+
+def gateway_state(entry: GatewayLedgerEntry, now) -> str:
+    """The entry's state as the gateway's clock has it: a hold past its expiry has lapsed, touched or not."""
+    if entry.state == Charge.AUTHORIZED and entry.expires_at and entry.expires_at <= now:
+        return Charge.EXPIRED
+    return entry.state
 
 
 def _trail(order: Order, trail: list[str]) -> list[str]:

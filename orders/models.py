@@ -63,7 +63,8 @@ class Order(models.Model):
     TRANSITIONS = {
         # -> FAILED from any open status: a step could not succeed (its write refused, an unexpected error); after a
         # capture, the money was refunded first.
-        Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED, Status.FAILED},
+        # -> PAYMENT_FAILED: the authorization, made before review, was declined.
+        Status.RECEIVED: {Status.AWAITING_REVIEW, Status.REJECTED, Status.CANCELLED, Status.PAYMENT_FAILED, Status.FAILED},
         Status.AWAITING_REVIEW: {Status.APPROVED, Status.CANCELLED, Status.FAILED},
         Status.APPROVED: {Status.PAID, Status.PAYMENT_FAILED, Status.CANCELLED, Status.FAILED},
         Status.PAID: {Status.SHIPPING, Status.CANCELLED, Status.FAILED},
@@ -182,18 +183,22 @@ class ReviewQueueOrder(Order):
 
 class Payment(models.Model):
     class Status(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized (held)"
         CAPTURED = "captured", "Captured"
         REFUNDED = "refunded", "Refunded"
         DECLINED = "declined", "Declined"
-        VOIDED = "voided", "Voided"  # the gateway never answered; the payment was voided there, nothing taken
+        VOIDED = "voided", "Voided"  # the hold was released, or the gateway never answered and the key was voided
+        EXPIRED = "expired", "Authorization expired"
 
-    payment_id = models.CharField(primary_key=True, max_length=64, help_text="Also the idempotency key.")
+    # The order's payment id, or a re-authorization's key derived from it ("pay-1:reauth:1").
+    payment_id = models.CharField(primary_key=True, max_length=80, help_text="Also the idempotency key.")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices)
     provider_reference = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the gateway drops the hold.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -218,6 +223,9 @@ class OrderEvent(models.Model):
         APPROVED = "approved", "Approved"
         CANCELLED = "cancelled", "Cancelled"
         ADDRESS_UPDATED = "address_updated", "Address updated"
+        PAYMENT_AUTHORIZED = "payment_authorized", "Payment authorized (held)"
+        AUTHORIZATION_EXPIRED = "authorization_expired", "Authorization expired"
+        PAYMENT_REAUTHORIZED = "payment_reauthorized", "Payment re-authorized"
         PAYMENT_CAPTURED = "payment_captured", "Payment captured"
         PAYMENT_DECLINED = "payment_declined", "Payment declined"
         PAYMENT_VOIDED = "payment_voided", "Payment voided"
@@ -249,23 +257,26 @@ class OrderEvent(models.Model):
 
 
 # --- The outside world's own books ---------------------------------------------------------------
-# The payment gateway's and the carrier's records, kept by their simulators (orders/simulators.py) and never by
+# The payment gateway's and the carrier's records, kept by their simulators (orders/providers/simulated.py) and never by
 # our services: they are the truth our tables are checked against. A real deployment talks to real providers,
 # whose books these stand for. No foreign keys into our tables: a provider knows our ids, not our rows.
 
 
 class GatewayLedgerEntry(models.Model):
     class State(models.TextChoices):
+        AUTHORIZED = "authorized", "Authorized"
         CAPTURED = "captured", "Captured"
         REFUNDED = "refunded", "Refunded"
         VOIDED = "voided", "Voided"
+        EXPIRED = "expired", "Expired"
 
-    payment_id = models.CharField(primary_key=True, max_length=64, help_text="The idempotency key of the charge.")
+    payment_id = models.CharField(primary_key=True, max_length=80, help_text="The idempotency key of the payment.")
     order_id = models.CharField(max_length=64, db_index=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     state = models.CharField(max_length=10, choices=State.choices)
     reference = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

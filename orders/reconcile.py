@@ -1,17 +1,17 @@
-"""Reconciliation: the `orders` table against the workflows that own the orders, payments against the final
-status, and the running orders that are stuck (orders/temporal/stuck.py). `manage.py reconcile` runs it;
-`check_status` shows the last run."""
+"""Reconciliation: the `orders` table against the workflows that own the orders, payments and holds (ours and the
+gateway's ledger) against the final status, and the running orders that are stuck (orders/temporal/stuck.py).
+`manage.py reconcile` runs it; `check_status` shows the last run."""
 
 import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from orders.audit import WorkflowView
-from orders.models import Order, Payment, ReconcileRun
+from orders.models import GatewayLedgerEntry, Order, Payment, ReconcileRun
 from orders.temporal.stuck import StuckOrder
 from workflows.types import ErrorTypes
 
@@ -28,6 +28,8 @@ class Kinds:
     CLOSED_NOT_FINAL = "closed_not_final"
     WORKFLOW_NOT_COMPLETED = "workflow_not_completed"
     CAPTURED_NOT_COMPLETED = "captured_not_completed"
+    AUTHORIZATION_LEFT_OPEN = "authorization_left_open"
+    GATEWAY_CAPTURED_NOT_COMPLETED = "gateway_captured_not_completed"
     STUCK = "stuck"
 
 
@@ -75,7 +77,7 @@ def reconcile(
         rows.update(Order.objects.filter(pk__in=moving).values_list("id", "status"))
         again = _compare({i: rows[i] for i in moving}, {i: views[i] for i in moving})
         drift = [d for d in drift if d.order_id not in moving] + again
-    drift += _payments() + _stuck(stuck() if stuck else [])
+    drift += _payments() + _open_holds() + _gateway_captures() + _stuck(stuck() if stuck else [])
     drift.sort(key=lambda d: (d.order_id, d.kind))
     return Report(rows=len(rows), workflows=len(views), drift=drift, seconds=time.monotonic() - began)
 
@@ -106,6 +108,46 @@ def _payments() -> list[Drift]:
         Drift(order_id, Kinds.CAPTURED_NOT_COMPLETED, f"payment {payment_id} is captured; the order is {status}")
         for order_id, payment_id, status in kept
     ]
+
+
+def _open_holds() -> list[Drift]:
+    """A hold still open, in our books or the gateway's, on an order that is final: nothing will capture or release it.
+    One line per payment id, naming where it is open."""
+    final = Order.terminal_statuses()
+    ours = Payment.objects.filter(order__status__in=final, status=Payment.Status.AUTHORIZED)
+    theirs = _ledger(GatewayLedgerEntry.State.AUTHORIZED, final)
+    open_holds: dict[tuple[str, str], dict] = {}
+    fields = ("order_id", "payment_id", "expires_at", "order_status")
+    for place, entries in (("here", ours.annotate(order_status=F("order__status")).values(*fields)), ("at the gateway", theirs.values(*fields))):
+        for entry in entries:
+            hold = open_holds.setdefault((entry["order_id"], entry["payment_id"]), {**entry, "places": []})
+            hold["places"].append(place)
+    return [
+        Drift(h["order_id"], Kinds.AUTHORIZATION_LEFT_OPEN,
+              f"payment {h['payment_id']} is authorized {' and '.join(h['places'])}{_until(h['expires_at'])}; the order is {h['order_status']}")
+        for h in open_holds.values()
+    ]
+
+
+def _gateway_captures() -> list[Drift]:
+    """Money the gateway keeps (captured, not refunded) for an order that did not complete."""
+    finished_elsewhere = [s for s in Order.terminal_statuses() if s != Order.Status.COMPLETED]
+    kept = _ledger(GatewayLedgerEntry.State.CAPTURED, finished_elsewhere).values_list("order_id", "payment_id", "amount", "currency", "order_status")
+    return [
+        Drift(order_id, Kinds.GATEWAY_CAPTURED_NOT_COMPLETED, f"the gateway keeps capture {payment_id} ({amount} {currency}); the order is {status}")
+        for order_id, payment_id, amount, currency, status in kept
+    ]
+
+
+def _ledger(state: str, statuses: list[str]):
+    """The gateway's entries in `state` for orders in one of `statuses` (the ledger knows our order ids, not our rows)."""
+    orders = Order.objects.filter(status__in=statuses).values("pk")
+    status = Order.objects.filter(pk=OuterRef("order_id")).values("status")[:1]
+    return GatewayLedgerEntry.objects.filter(state=state, order_id__in=orders).annotate(order_status=Subquery(status))
+
+
+def _until(expires_at) -> str:
+    return f" (held until {expires_at:%Y-%m-%d %H:%M} UTC)" if expires_at else ""
 
 
 def _stuck(orders: list[StuckOrder]) -> list[Drift]:

@@ -287,6 +287,17 @@ BUSINESS_RETRY_BACKOFF = env.float("BUSINESS_RETRY_BACKOFF", default=2.0)
 BUSINESS_RETRY_MAX_INTERVAL = parse_duration_seconds(env.str("BUSINESS_RETRY_MAX_INTERVAL", default="30s"))
 BUSINESS_RETRY_MAX_ATTEMPTS = env.int("BUSINESS_RETRY_MAX_ATTEMPTS", default=3)
 
+# The payment gateway and the carrier (orders/providers): a dotted path to the backend's class, and the keyword
+# arguments it is built with (JSON in the environment).
+PAYMENT_GATEWAY_BACKEND = env.str("PAYMENT_GATEWAY_BACKEND", default="orders.providers.simulated.SimulatedGateway")
+PAYMENT_GATEWAY_OPTIONS = env.json("PAYMENT_GATEWAY_OPTIONS", default={})
+CARRIER_BACKEND = env.str("CARRIER_BACKEND", default="orders.providers.simulated.SimulatedCarrier")
+CARRIER_OPTIONS = env.json("CARRIER_OPTIONS", default={})
+# How long an authorization holds the money: a review that outlasts it re-authorizes before capture.
+PAYMENT_AUTHORIZATION_VALID_FOR = parse_duration_seconds(env.str("PAYMENT_AUTHORIZATION_VALID_FOR", default="7d"))
+# Re-authorizations an order may make before it ends payment_failed.
+PAYMENT_MAX_REAUTHORIZATIONS = env.int("PAYMENT_MAX_REAUTHORIZATIONS", default=3)
+
 # Fault simulation inside the gateway, warehouse and carrier simulations.
 FLAKY_FAILURE_RATE = env.float("FLAKY_FAILURE_RATE", default=0.0)
 FLAKY_MAX_DELAY = env.float("FLAKY_MAX_DELAY", default=0.0)

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from tests.fake_payments import FakePayments, business_error, lost_reply
 from workflows import risk
 from workflows.order import OrderWorkflow
 from workflows.shipping import ShippingWorkflow
@@ -24,7 +25,6 @@ from workflows.types import (
     Address,
     AddressChange,
     ApprovalRecord,
-    ChargeRequest,
     ClaimChange,
     DispatchRequest,
     ErrorTypes,
@@ -34,8 +34,6 @@ from workflows.types import (
     OrderSummary,
     Outcome,
     PackageRequest,
-    PaymentRecord,
-    PaymentTruth,
     ProcessSettings,
     RetrySettings,
     ReviewDecision,
@@ -51,7 +49,7 @@ from workflows.types import (
 # Histories recorded by each release's code. Those of released code are never rewritten: every release must go on
 # replaying them. `make histories` refreshes the current release's.
 HISTORIES = Path(__file__).parent / "histories"
-CURRENT_HISTORIES = HISTORIES / "release-7"
+CURRENT_HISTORIES = HISTORIES / "release-8"
 
 ADDRESS = Address(name="Ada Lovelace", line1="12 St James's Square", city="London", postal_code="SW1Y 4JH", country="GB")
 NEW_ADDRESS = Address(name="Ada Lovelace", line1="1 New Street", city="Leeds", postal_code="LS1 1AA", country="GB")
@@ -81,40 +79,25 @@ def order_input(shipping_queue: str, order_id: Optional[str] = None, **settings)
     )
 
 
-def business_error(message: str, error_type: str) -> ApplicationError:
-    return ApplicationError(message, type=error_type, non_retryable=True)
-
-
-def lost_reply(operation: str) -> ApplicationError:
-    """A retryable failure after the side effect: what a timeout or a dropped connection looks like."""
-    return ApplicationError(f"{operation} timed out after it was done", type="LostReply")
-
-
 @dataclass
-class FakeActivities:
+class FakeActivities(FakePayments):
     """Records each call as (activity name, argument). Knobs make steps fail or wait.
 
-    `captured` and `shipped` stand for the gateway's and the carrier's own books: the lost-reply knobs do the work
-    there, then fail as a timeout would, and the settle activities read them."""
+    `shipped` stands for the carrier's own books (the gateway's: fake_payments.py): the lost-reply knobs do the
+    work there, then fail as a timeout would, and the settle activities read them."""
 
     calls: list = field(default_factory=list)
     reject_reason: str = ""
     risk_score: int = 10  # what screening scores the order
     screen_gate: Optional[asyncio.Event] = None
-    decline_reason: str = ""
     failing_dispatch_attempts: int = 0
-    charge_gate: Optional[asyncio.Event] = None
     prepare_gate: Optional[asyncio.Event] = None
     dispatch_gate: Optional[asyncio.Event] = None
     address_gate: Optional[asyncio.Event] = None
     cancel_gate: Optional[asyncio.Event] = None
     approve_gate: Optional[asyncio.Event] = None
     slow_early_address_changes: bool = False
-    charge_unavailable: bool = False  # every charge fails before reaching the gateway
-    charge_lost_reply: bool = False  # every charge is captured, then its reply is lost
     dispatch_lost_reply: bool = False  # every dispatch ships, then its reply is lost
-    record_payment_conflict: bool = False  # our payments table refuses the capture
-    captured: bool = False
     shipped: list = field(default_factory=list)
     final_status: str = ""  # what the order row would say once a final step has run
     receive_gate: Optional[asyncio.Event] = None
@@ -196,44 +179,6 @@ class FakeActivities:
         if self.final_status:  # as services.order_update_address refuses a final order
             raise business_error(f"order is {self.final_status}; its address can no longer change", ErrorTypes.INVALID_TRANSITION)
         self._record(Activities.UPDATE_ADDRESS, change)
-
-    @activity.defn(name=Activities.CHARGE)
-    async def charge(self, request: ChargeRequest) -> str:
-        self._record(Activities.CHARGE, request)
-        if self.charge_gate:
-            await self.charge_gate.wait()
-        if self.decline_reason:
-            raise business_error(self.decline_reason, ErrorTypes.DECLINED)
-        if self.charge_unavailable:
-            raise ApplicationError("gateway unreachable", type="Unavailable")
-        self.captured = True
-        if self.charge_lost_reply:
-            raise lost_reply("charge")
-        return "ch_test"
-
-    @activity.defn(name=Activities.SETTLE_PAYMENT)
-    async def settle_payment(self, request: ChargeRequest) -> PaymentTruth:
-        self._record(Activities.SETTLE_PAYMENT, request)
-        return PaymentTruth("captured", "ch_test") if self.captured else PaymentTruth("voided")
-
-    @activity.defn(name=Activities.RECORD_PAYMENT)
-    async def record_payment(self, record: PaymentRecord) -> None:
-        self._record(Activities.RECORD_PAYMENT, record)
-        if self.record_payment_conflict:
-            raise business_error(f"payment {record.payment_id} is declined, not captured", ErrorTypes.CONFLICT)
-
-    @activity.defn(name=Activities.RECORD_DECLINE)
-    async def record_decline(self, record: PaymentRecord) -> None:
-        self._record(Activities.RECORD_DECLINE, record)
-
-    @activity.defn(name=Activities.RECORD_VOID)
-    async def record_void(self, record: PaymentRecord) -> None:
-        self._record(Activities.RECORD_VOID, record)
-
-    @activity.defn(name=Activities.REFUND)
-    async def refund(self, record: PaymentRecord) -> None:
-        self._record(Activities.REFUND, record)
-        self.captured = False
 
     @activity.defn(name=Activities.START_SHIPPING)
     async def start_shipping(self, attempt: ShippingAttempt) -> None:

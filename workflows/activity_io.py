@@ -19,6 +19,7 @@ class ScreenRequest:
     order_id: str
     approve_below: Optional[int] = None
     cancel_from: Optional[int] = None
+    hold_first: bool = False  # AUTHORIZE_FIRST: a valid order waits for review once its payment is authorized
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,27 @@ class ChargeRequest:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """An authorization at the gateway: `expires_at` (ISO 8601) is when the gateway drops it."""
+
+    reference: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class HoldRecord:
+    """A hold to record: the first for the order, or one that `replaces` a lapsed hold (a re-authorization)."""
+
+    order_id: str
+    payment_id: str
+    amount: str
+    currency: str
+    provider_reference: str
+    expires_at: str
+    replaces: str = ""
+
+
+@dataclass(frozen=True)
 class PaymentRecord:
     order_id: str
     payment_id: str
@@ -132,12 +154,16 @@ class ShippingResult:
 
 @dataclass(frozen=True)
 class PaymentTruth:
-    """What the gateway's own books say of a payment id after a charge whose outcome we never heard."""
+    """What the gateway's own books say of a payment id after a call whose outcome we never heard."""
 
     CAPTURED = "captured"
+    AUTHORIZED = "authorized"
+    EXPIRED = "expired"
 
-    state: str  # "captured", "refunded" or "voided" (voided now, so a late capture can no longer land)
+    # "authorized", "captured", "refunded", "expired" or "voided" (voided now, so a late call can no longer land)
+    state: str
     reference: str = ""
+    expires_at: str = ""  # ISO 8601, for a hold
 
     @property
     def captured(self) -> bool:

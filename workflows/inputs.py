@@ -70,6 +70,10 @@ class ProcessSettings:
     # suspected fraud; None is off (the order is reviewed).
     risk_auto_approve_below: Optional[int] = None
     risk_auto_cancel_from: Optional[int] = None
+    # AUTHORIZE_FIRST: how long a hold is good for (a review that outlasts it re-authorizes before capture), and
+    # how many re-authorizations an order may make.
+    authorization_valid_for_seconds: float = 7 * 86400.0
+    max_reauthorizations: int = 3
 
 
 @dataclass(frozen=True)

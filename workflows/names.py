@@ -28,6 +28,12 @@ def shipping_workflow_id(order_id: str, attempt: int) -> str:
     return f"shipping-{order_id}-{attempt}"
 
 
+def reauthorization_key(payment_id: str, number: int) -> str:
+    """A re-authorization's own idempotency key, derived from the payment id: the first key still names the lapsed
+    hold."""
+    return f"{payment_id}:reauth:{number}"
+
+
 class OrderStatus(str, Enum):
     RECEIVED = "received"
     AWAITING_REVIEW = "awaiting_review"
@@ -86,7 +92,14 @@ class Activities:
     APPROVE = "approve_order"
     CANCEL = "cancel_order"
     UPDATE_ADDRESS = "update_order_address"
-    CHARGE = "charge_payment"
+    CHARGE = "charge_payment"  # orders started before AUTHORIZE_FIRST: authorize and capture at once
+    AUTHORIZE = "authorize_payment"
+    RECORD_AUTHORIZATION = "record_authorization"
+    SETTLE_AUTHORIZATION = "settle_authorization"
+    CAPTURE = "capture_payment"
+    VOID_HOLD = "void_hold"
+    RECORD_RELEASE = "record_hold_released"
+    RECORD_EXPIRY = "record_authorization_expired"
     RECORD_PAYMENT = "record_payment"
     RECORD_DECLINE = "record_payment_declined"
     SETTLE_PAYMENT = "settle_payment"
@@ -108,6 +121,7 @@ class ErrorTypes:
 
     REJECTED = "OrderRejected"
     DECLINED = "PaymentDeclined"
+    AUTHORIZATION_EXPIRED = "AuthorizationExpired"
     INVALID_TRANSITION = "InvalidTransition"
     CONFLICT = "IdempotencyConflict"
     PAYMENT_ID_IN_USE = "PaymentIdInUse"

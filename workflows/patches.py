@@ -36,3 +36,9 @@ EVERY_ORDER_ENDS = "every-order-ends"
 # snapshotted for it (settings.risk_auto_approve_below, risk_auto_cancel_from) approves or cancels it without a
 # person. Retire when no order started before release 7 is open.
 RISK_ROUTING = "risk-routing"
+
+# release-8: the money is held, not taken, before review. A valid order is authorized (workflows/order/holds.py)
+# and waits for review once it holds; approval captures the hold (re-authorizing one that lapsed), a cancel or a
+# review timeout voids it. Orders started before charge after approval. Retire when no order started before
+# release 8 is open.
+AUTHORIZE_FIRST = "authorize-first"

@@ -92,3 +92,12 @@ def attempt_prefix(attempt: int) -> str:
 
 def attempt_failed(attempt: int, reason: str) -> str:
     return f"{attempt_prefix(attempt)} {reason}"
+
+
+def hold_lapsed(times: int) -> str:
+    return f"the payment authorization lapsed {times} times before it could be captured"
+
+
+
+def lapsed_hold_captured(payment_id: str) -> str:
+    return f"the lapsed payment authorization {payment_id} was captured at the gateway"

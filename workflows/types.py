@@ -8,6 +8,8 @@ from workflows.activity_io import (  # noqa: F401
     ChargeRequest,
     ClaimChange,
     DispatchRequest,
+    Hold,
+    HoldRecord,
     OrderRef,
     OrderSummary,
     Outcome,
@@ -59,5 +61,6 @@ from workflows.names import (  # noqa: F401
     Roles,
     default_payment_id,
     order_workflow_id,
+    reauthorization_key,
     shipping_workflow_id,
 )

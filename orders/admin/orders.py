@@ -1,5 +1,6 @@
 """The order list and the order page: read-only (the workflow is the only writer), with the review buttons, why
-the order is here (its risk and related orders, orders/admin/risk.py), the payments and the event timeline."""
+the order is here (its risk and related orders, orders/admin/risk.py), the hold on the customer's money, the
+payments and the event timeline."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -28,7 +29,7 @@ STATUS_COLOURS = {
 
 class PaymentInline(admin.TabularInline):
     model = Payment
-    fields = ["payment_id", "amount", "currency", "status", "provider_reference", "failure_reason", "created_at"]
+    fields = ["payment_id", "amount", "currency", "status", "expires_at", "provider_reference", "failure_reason", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -113,9 +114,41 @@ class OrderColumns:
         parts = [a.get("name"), a.get("line1"), a.get("line2"), f"{a.get('postal_code', '')} {a.get('city', '')}".strip(), a.get("country")]
         return ", ".join(p for p in parts if p)
 
+    @admin.display(description="Hold")
+    def hold(self, order):
+        """The newest hold on the customer's money (a re-authorization replaces a lapsed one): its amount, state and
+        when the gateway drops it."""
+        payment = order.payments.filter(expires_at__isnull=False).order_by("-created_at").first()
+        if payment is None:
+            return "-"
+        summary = format_html(
+            '<span class="hold" data-state="{}">{} {}, {}</span>', payment.status, payment.amount, payment.currency, payment.get_status_display()
+        )
+        expiry = hold_expiry(payment.status, payment.expires_at)
+        return format_html("{}<br><small>{}</small>", summary, expiry) if expiry else summary
+
     @admin.display(description="Items")
     def items_summary(self, order):
         return "; ".join(f"{i['quantity']} × {i['sku']} at {i['unit_price']}" for i in order.items)
+
+
+def hold_expiry(status: str, expires_at) -> str:
+    """When an open hold lapses, or when an expired one did; nothing for a hold captured or voided."""
+    if expires_at is None or status not in (Payment.Status.AUTHORIZED, Payment.Status.EXPIRED):
+        return ""
+    when = f"{expires_at:%Y-%m-%d %H:%M} UTC"
+    if status == Payment.Status.EXPIRED:
+        return f"lapsed {when}"
+    return format_html("{} ({})", hold_left(expires_at), when)
+
+
+def hold_left(expires_at) -> str:
+    """The time an open hold has left; in red once it has lapsed by our clock (the gateway may have dropped it, and
+    the workflow re-authorizes before capture)."""
+    now = timezone.now()
+    if expires_at <= now:
+        return format_html('<strong class="overdue" style="color:#b91c1c">lapsed {} ago</strong>', timesince(expires_at, now))
+    return f"expires in {timeuntil(expires_at, now)}"
 
 
 def _time_left(order: Order, deadline, done: bool = False):
@@ -141,7 +174,7 @@ class OrderAdmin(ReviewActions, FraudActions, OrderColumns, RiskColumns, admin.M
     fieldsets = [
         ("Order", {"fields": ["id", "status_badge", "status_reason", "workflow_link", "created_at", "updated_at"]}),
         ("Customer", {"fields": ["customer_name", "customer_email", "address_summary"]}),
-        ("Money", {"fields": ["money", "items_summary", "payment_id"]}),
+        ("Money", {"fields": ["money", "hold", "items_summary", "payment_id"]}),
         (
             "Review",
             {"fields": ["claim", "approvals_summary", "reviewer", "decided_at", "escalated", "review_wait", "escalates_in", "auto_cancels_in"]},

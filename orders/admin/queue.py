@@ -1,8 +1,10 @@
 """The review queue: orders awaiting review, oldest first, with their risk (score and band, sortable by score), who
-holds each claim, the time left before escalation and auto-cancel (sortable), filters for "claimed by me", "due
-within 15 minutes" and the risk band, a claim button per row, and the dashboard one click away."""
+holds each claim, the time left before escalation and auto-cancel (sortable), when the hold on the customer's money
+lapses (sortable), filters for "claimed by me", "due within 15 minutes" and the risk band, a claim button per row,
+and the dashboard one click away."""
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -10,8 +12,8 @@ from django.utils.html import format_html
 
 from orders import selectors
 from orders.admin.dashboard import dashboard_view
-from orders.admin.orders import OrderAdmin
-from orders.models import Order, ReviewQueueOrder
+from orders.admin.orders import OrderAdmin, hold_left
+from orders.models import Order, Payment, ReviewQueueOrder
 
 
 class ClaimFilter(admin.SimpleListFilter):
@@ -45,7 +47,9 @@ class DueFilter(admin.SimpleListFilter):
 class ReviewQueueAdmin(OrderAdmin):
     """Orders awaiting review, oldest first."""
 
-    list_display = ["id", "customer", "money", "risk", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "claim"]
+    list_display = [
+        "id", "customer", "money", "risk", "status_badge", "review_wait", "escalates_in", "auto_cancels_in", "hold_expires", "claim",
+    ]
     list_filter = [ClaimFilter, DueFilter, "risk_band", "escalated", "created_at"]
     ordering = ["review_started_at", "created_at"]
 
@@ -54,7 +58,19 @@ class ReviewQueueAdmin(OrderAdmin):
         return self.has_review_permission(request)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=Order.Status.AWAITING_REVIEW)
+        # The newest open hold's expiry, in the list's own query.
+        held = Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.AUTHORIZED).order_by("-created_at")
+        return (
+            super().get_queryset(request)
+            .filter(status=Order.Status.AWAITING_REVIEW)
+            .annotate(hold_expires_at=Subquery(held.values("expires_at")[:1]))
+        )
+
+    @admin.display(description="Hold expires", ordering="hold_expires_at")
+    def hold_expires(self, order):
+        if order.hold_expires_at is None:
+            return "-"
+        return format_html('{}<br><small>{} UTC</small>', hold_left(order.hold_expires_at), f"{order.hold_expires_at:%Y-%m-%d %H:%M}")
 
     def get_urls(self):
         dashboard = self.admin_site.admin_view(lambda request: dashboard_view(self, request))

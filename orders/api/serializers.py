@@ -201,10 +201,22 @@ class FieldsOnce:
 
 
 class PaymentSerializer(FieldsOnce, serializers.ModelSerializer):
+    """One payment id: the hold made before review (and each re-authorization's), its capture, or a charge."""
+
     class Meta:
         model = Payment
-        fields = ["payment_id", "amount", "currency", "status", "provider_reference", "failure_reason", "created_at", "updated_at"]
+        fields = [
+            "payment_id", "amount", "currency", "status", "expires_at", "provider_reference", "failure_reason", "created_at", "updated_at",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "status": {
+                "help_text": "authorized: the money is held, not yet taken; captured: taken; expired: the hold lapsed "
+                "before it was captured; voided: the hold was released (the order will not be paid), or the gateway "
+                "never answered and the key was voided."
+            },
+            "expires_at": {"help_text": "When the gateway drops the hold; null for a payment that was never held."},
+        }
 
 
 class EventSerializer(FieldsOnce, serializers.ModelSerializer):

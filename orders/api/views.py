@@ -164,11 +164,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Create the order and start its workflow",
-        description="Answers once the workflow has written and validated the order (201), so the order's status "
-        "is already awaiting_review or rejected. Idempotent: the same body again answers 200 with the same order; "
-        "another body for the same id, or a payment id of another order, 409; an order its first step refused, "
-        "409 or 422 with the reason, on every repeat. 202 when the workflow runs but has not written the order "
-        "within TEMPORAL_UPDATE_WAIT (e.g. no worker is up yet): repeat the request to get it.",
+        description="Answers once the workflow has written and validated the order and held its payment (201), so "
+        "the order's status is already awaiting_review, rejected or payment_failed (its card declined). Idempotent: "
+        "the same body again answers 200 with the same order; another body for the same id, or a payment id of "
+        "another order, 409; an order its first step refused, 409 or 422 with the reason, on every repeat. 202 when "
+        "the workflow runs but has not got that far within TEMPORAL_UPDATE_WAIT (e.g. no worker is up yet, or the "
+        "gateway is slow): repeat the request to get it.",
         parameters=[ORDER_ID],
         request=s.StartOrderSerializer,
         examples=[START_EXAMPLE],
@@ -187,7 +188,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         body.is_valid(raise_exception=True)
         result = client.start_order(order_id=pk, created_by_id=request.user.id, **body.validated_request())
         if result.pending:
-            detail = "the order's workflow runs but has not written the order yet; repeat the request to get it"
+            detail = "the order's workflow runs but has not written the order or held its payment yet; repeat the request to get it"
             return self._message_response(pk, MessageResult(accepted=True, status=MessageResult.PROCESSING, detail=detail))
         order = selectors.order_with_history(Order.objects.filter(pk=pk)).get()
         if not result.created and not OrderAccess().has_object_permission(request, self, order):

@@ -10,6 +10,7 @@ from orders.services._base import (
     ServiceError,
     order_fingerprint,
 )
+from orders.services.holds import payment_authorize, payment_expire, payment_release
 from orders.services.order import (
     SHIPPING_STEP_EVENTS,
     approvals_required,
@@ -50,8 +51,11 @@ __all__ = [
     "order_start_shipping",
     "order_update_address",
     "order_validate",
+    "payment_authorize",
     "payment_capture",
     "payment_decline",
+    "payment_expire",
     "payment_refund",
+    "payment_release",
     "payment_void",
 ]

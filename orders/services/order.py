@@ -103,9 +103,10 @@ def _check_payment_id_free(payment_id: str) -> None:
         raise PaymentIdInUse(f"payment id {payment_id} is already used by another order")
 
 
-def order_validate(*, order_id: str, assess: Optional[Callable[[Order], dict]] = None) -> Order:
+def order_validate(*, order_id: str, assess: Optional[Callable[[Order], dict]] = None, hold_first: bool = False) -> Order:
     """Apply the validation rules: the order waits for review, or is rejected (and OrderRejected is raised).
-    `assess` scores an order that passes, in the same transaction (services/risk.py)."""
+    `assess` scores an order that passes, in the same transaction (services/risk.py). With `hold_first`, a valid
+    order stays received: it waits for review once its payment is authorized (services/holds.py)."""
     with transaction.atomic():
         order = _locked(order_id)
         reasons = rejection_reasons(
@@ -114,9 +115,9 @@ def order_validate(*, order_id: str, assess: Optional[Callable[[Order], dict]] =
     if not reasons:
         return _transition(
             order_id=order_id,
-            to_status=Status.AWAITING_REVIEW,
+            to_status=None if hold_first else Status.AWAITING_REVIEW,
             event_type=Event.VALIDATED,
-            change=_start_review,
+            change=None if hold_first else start_review,
             details=assess,
         )
     reason = "; ".join(reasons)
@@ -130,7 +131,7 @@ def order_validate(*, order_id: str, assess: Optional[Callable[[Order], dict]] =
     raise OrderRejected(reason)
 
 
-def _start_review(order: Order) -> None:
+def start_review(order: Order) -> None:
     """The review's clock: escalation and auto-cancel deadlines from the order's snapshotted settings."""
     order.review_started_at = timezone.now()
     if order.review_escalate_after is not None:

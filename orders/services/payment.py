@@ -1,4 +1,5 @@
-"""Payments as the gateway reports them: captured, declined, voided, refunded. The payment id is the idempotency key."""
+"""Payments as the gateway reports them: captured, declined, voided, refunded (holds: holds.py). The payment id is
+the idempotency key."""
 
 from django.db import transaction
 
@@ -17,9 +18,9 @@ from orders.services._base import (
 
 
 def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, provider_reference: str) -> Payment:
-    """Record a captured payment and mark the order paid. Same payment_id again: the same payment, one row.
-    The same payment_id for another order or amount, or a row that is no longer captured, is an
-    IdempotencyConflict: a repeat never passes for a capture it is not."""
+    """Record a captured payment (a charge, or the capture of a hold) and mark the order paid. Same payment_id
+    again: the same payment, one row. The same payment_id for another order or amount, or a row that is neither
+    held nor captured, is an IdempotencyConflict: a repeat never passes for a capture it is not."""
     amount = money(amount)
     with transaction.atomic():
         order = _locked(order_id)
@@ -27,19 +28,15 @@ def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, pr
         if payment:
             if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
                 raise IdempotencyConflict(f"payment {payment_id} belongs to another order or amount")
-            if payment.status != Payment.Status.CAPTURED:
+            if payment.status == Payment.Status.CAPTURED:
+                return payment
+            if payment.status != Payment.Status.AUTHORIZED:
                 raise IdempotencyConflict(f"payment {payment_id} is {payment.status}, not captured")
-            return payment
         if not order.can_transition(Status.PAID):
             raise InvalidTransition(f"order {order_id} is {order.status}; it can't be paid")
-        payment = Payment.objects.create(
-            payment_id=payment_id,
-            order=order,
-            amount=amount,
-            currency=currency.upper(),
-            status=Payment.Status.CAPTURED,
-            provider_reference=provider_reference,
-        )
+        payment = payment or Payment(payment_id=payment_id, order=order, amount=amount, currency=currency.upper())
+        payment.status, payment.provider_reference = Payment.Status.CAPTURED, provider_reference
+        payment.save()
         _transition(
             order_id=order_id,
             to_status=Status.PAID,
@@ -60,21 +57,22 @@ def payment_decline(*, order_id: str, payment_id: str, amount, currency: str, re
 
 
 def payment_void(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:
-    """The gateway never answered the charge, and voided the payment when asked: nothing was taken."""
+    """The gateway never answered the charge or the capture, and voided the key when asked: nothing was taken."""
     return _payment_failed(
         order_id=order_id, payment_id=payment_id, amount=amount, currency=currency, reason=reason,
-        status=Payment.Status.VOIDED, event_type=Event.PAYMENT_VOIDED,
+        status=Payment.Status.VOIDED, event_type=Event.PAYMENT_VOIDED, cause="no_answer",
     )
 
 
-def _payment_failed(*, order_id, payment_id, amount, currency, reason, status, event_type) -> Payment:
+def _payment_failed(*, order_id, payment_id, amount, currency, reason, status, event_type, **payload) -> Payment:
     amount = money(amount)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
-        if payment:
-            if payment.order_id != order_id or payment.status != status:
-                raise IdempotencyConflict(f"payment {payment_id} is already recorded as {payment.status}")
+        if payment and payment.order_id == order_id and payment.status == status:
             return payment
+        # A hold whose capture never answered is voided, and the order fails with it.
+        if payment and (payment.order_id != order_id or payment.status != Payment.Status.AUTHORIZED):
+            raise IdempotencyConflict(f"payment {payment_id} is already recorded as {payment.status}")
         order = _transition(
             order_id=order_id,
             to_status=Status.PAYMENT_FAILED,
@@ -82,11 +80,13 @@ def _payment_failed(*, order_id, payment_id, amount, currency, reason, status, e
             change=_record_reason(reason),
             payment_id=payment_id,
             reason=reason,
+            **payload,
         )
-        return Payment.objects.create(
-            payment_id=payment_id, order=order, amount=amount, currency=currency.upper(), status=status,
-            failure_reason=limits.fit(limits.storable(reason), limits.FAILURE_REASON),
-        )
+        payment = payment or Payment(payment_id=payment_id, order=order, amount=amount, currency=currency.upper())
+        payment.status = status
+        payment.failure_reason = limits.fit(limits.storable(reason), limits.FAILURE_REASON)
+        payment.save()
+        return payment
 
 
 def payment_refund(*, order_id: str, payment_id: str, amount, currency: str, reason: str) -> Payment:

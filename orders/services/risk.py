@@ -10,10 +10,14 @@ from orders.services._base import Event, InvalidTransition, Status, _locked, _tr
 from orders.services.order import order_validate
 
 
-def order_screen(*, order_id: str, approve_below: Optional[int] = None, cancel_from: Optional[int] = None) -> Order:
-    """Validate the order and, in the same transaction, assess its risk: the order waits for review with its score,
-    or is rejected (OrderRejected). The thresholds are the ones snapshotted for the order (None: off)."""
-    order = order_validate(order_id=order_id, assess=lambda order: _assess(order, approve_below, cancel_from))
+def order_screen(
+    *, order_id: str, approve_below: Optional[int] = None, cancel_from: Optional[int] = None, hold_first: bool = False
+) -> Order:
+    """Validate the order and, in the same transaction, assess its risk: the order waits for review with its score
+    (with `hold_first`, once its payment is authorized), or is rejected (OrderRejected). The thresholds are the
+    ones snapshotted for the order (None: off)."""
+    assess = lambda order: _assess(order, approve_below, cancel_from)  # noqa: E731
+    order = order_validate(order_id=order_id, assess=assess, hold_first=hold_first)
     if order.risk_score is None:
         # Validated before, without a score (by a worker of an earlier release): the assessment is added to the row.
         with transaction.atomic():

@@ -58,7 +58,8 @@ class StartResult:
     order_id: str
     workflow_id: str
     created: bool
-    # The workflow runs but has not written the order yet (no worker has taken it within TEMPORAL_UPDATE_WAIT).
+    # The workflow runs but has not written the order or held its payment within TEMPORAL_UPDATE_WAIT (no worker has
+    # taken it yet, or the gateway is slow).
     pending: bool = False
 
 
@@ -74,8 +75,8 @@ def start_order(
     created_by_id: Optional[int] = None,
     faults: Optional[FaultSettings] = None,
 ) -> StartResult:
-    """Start an order's workflow and answer once its first step has written and validated the row (see
-    docs/api.md, "Start"): one update-with-start call, no polling.
+    """Start an order's workflow and answer once its first steps have written and validated the row and held its
+    payment (see docs/api.md, "Start"): one update-with-start call, no polling.
 
     Starting the same order again, even concurrently or after it finished, returns the existing order; the same
     id with different data raises OrderConflict, a payment id of another order PaymentIdInUse, and an order its

@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 QUEUES = ("main", "shipping")
 
-SHIPPING_ACTIVITIES = [activities.prepare_package, activities.dispatch_carrier, activities.record_shipping_step]
-MAIN_ACTIVITIES = [a for a in activities.ALL if a not in SHIPPING_ACTIVITIES] + [activities.record_shipping_step]
+shipping = activities.shipping
+SHIPPING_ACTIVITIES = [shipping.prepare_package, shipping.dispatch_carrier, shipping.record_shipping_step]
+MAIN_ACTIVITIES = [a for a in activities.ALL if a not in SHIPPING_ACTIVITIES] + [shipping.record_shipping_step]
 
 
 @dataclass(frozen=True)

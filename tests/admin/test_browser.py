@@ -43,6 +43,7 @@ def test_reviewer_session(browser, live_server, start_worker, roles):
     assert [timeline.nth(i).get_attribute("data-type") for i in range(timeline.count())] == [
         "received",
         "validated",
+        "payment_authorized",
         "approved",
         "payment_captured",
         "shipping_started",

@@ -80,7 +80,7 @@ def test_start_approve_complete_through_the_api(http):
     assert final["payment_status"] == "captured" and final["tracking_number"]
     assert Payment.objects.filter(order_id="api-1").count() == 1
     assert [e["type"] for e in detail["events"]][-1] == "completed"
-    assert detail["events"][2]["actor"] == "rita"
+    assert detail["events"][3]["actor"] == "rita"  # received, validated, payment_authorized, approved
 
 
 def test_cancel_and_address_through_the_api(http):

@@ -1,6 +1,9 @@
 """The money-and-goods audit finds each kind of broken order, and passes sound ones."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from orders.audit import WorkflowView, order_problems
 from orders.models import CarrierShipment, GatewayLedgerEntry, Order, OrderEvent, Payment
@@ -80,3 +83,29 @@ def test_each_kind_of_broken_order_is_named(make, problem):
 def test_the_workflow_must_agree(outcome, problem):
     order = completed()
     assert order_problems([order.id], {order.id: outcome} if outcome else {}) == {order.id: [problem]}
+
+
+def _second_key(order: Order, state: str, ours: str = "") -> None:
+    key = f"{order.payment_id}:reauth:1"
+    GatewayLedgerEntry.objects.create(payment_id=key, order_id=order.id, amount=order.amount, currency="USD", state=state)
+    if ours:
+        Payment.objects.create(payment_id=key, order=order, amount=order.amount, currency="USD", status=ours)
+
+
+def test_holds_are_audited_by_the_gateways_own_books():
+    trail = [Event.RECEIVED, Event.CANCELLED]
+    lapsed = completed(payment="expired", charge="voided")  # lapsed by our clock, voided there
+    _second_key(lapsed, "captured", ours="captured")
+    twice = completed()
+    _second_key(twice, "captured", ours="captured")
+    open_hold = order_with(Status.CANCELLED, trail, payment="authorized", charge="authorized")
+    GatewayLedgerEntry.objects.filter(order_id=open_hold.id).update(expires_at=timezone.now() + timedelta(days=1))
+    dropped = order_with(Status.CANCELLED, trail, payment="expired", charge="authorized")  # never touched since
+    GatewayLedgerEntry.objects.filter(order_id=dropped.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    orders = [lapsed, twice, open_hold, dropped]
+
+    found = order_problems([o.id for o in orders], {o.id: WorkflowView("COMPLETED", o.status) for o in orders})
+
+    assert set(found) == {twice.id, open_hold.id}
+    assert found[twice.id] == ["captured 2 times at the gateway", "completed with 2 captured charges at the gateway"]
+    assert found[open_hold.id] == [f"an authorization is left open at the gateway for a cancelled order: {open_hold.payment_id}"]

@@ -43,6 +43,8 @@ async def test_a_low_score_is_approved_by_the_policy_and_the_order_completes_wit
     assert approval.actor == POLICY_ACTOR and approval.role == Roles.POLICY
     assert approval.note == "approved by the risk policy: score 12, below 30"
     assert final.status == "completed" and final.approved and final.approvals == []
+    names = fakes.names()  # held first, then captured at once
+    assert names.index(Activities.AUTHORIZE) < names.index(Activities.APPROVE) < names.index(Activities.CAPTURE)
 
 
 async def test_a_score_from_the_cancel_threshold_is_cancelled_as_suspected_fraud_and_nothing_is_charged(env):
@@ -55,7 +57,7 @@ async def test_a_score_from_the_cancel_threshold_is_cancelled_as_suspected_fraud
     [cancel] = fakes.args(Activities.CANCEL)
     assert cancel.actor == POLICY_ACTOR and cancel.role == Roles.POLICY and cancel.code == CancelCodes.SUSPECTED_FRAUD
     assert cancel.note == "score 80, from 80 the risk policy cancels"
-    assert Activities.CHARGE not in fakes.names() and Activities.APPROVE not in fakes.names()
+    assert Activities.AUTHORIZE not in fakes.names() and Activities.APPROVE not in fakes.names()
     assert final.status == "cancelled" and final.last_failure == "Suspected fraud: score 80, from 80 the risk policy cancels"
 
 

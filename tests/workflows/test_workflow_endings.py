@@ -58,7 +58,7 @@ async def test_an_approval_overtaken_by_a_cancel_is_not_recorded(env):
 
     assert cancelled.accepted and final.status == "cancelled"
     assert not answer.accepted and answer.detail == "order was cancelled before the approval took effect"
-    assert fakes.args(Activities.APPROVE) == [] and fakes.args(Activities.CHARGE) == []
+    assert fakes.args(Activities.APPROVE) == [] and fakes.args(Activities.CAPTURE) == []
 
 
 async def test_the_first_of_two_approvers_cannot_claim_the_order_back(env):

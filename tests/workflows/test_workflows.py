@@ -48,8 +48,10 @@ async def test_happy_path(env):
     assert fakes.names() == [
         Activities.RECEIVE,
         Activities.SCREEN,
+        Activities.AUTHORIZE,
+        Activities.RECORD_AUTHORIZATION,
         Activities.APPROVE,
-        Activities.CHARGE,
+        Activities.CAPTURE,
         Activities.RECORD_PAYMENT,
         Activities.START_SHIPPING,
         Activities.PREPARE_PACKAGE,
@@ -59,7 +61,8 @@ async def test_happy_path(env):
         Activities.COMPLETE,
     ]
     assert fakes.args(Activities.APPROVE)[0].actor == "rita"
-    assert fakes.args(Activities.CHARGE)[0].payment_id == data.payment_id
+    assert fakes.args(Activities.AUTHORIZE)[0].payment_id == fakes.args(Activities.CAPTURE)[0].payment_id == data.payment_id
+    assert fakes.holds == {data.payment_id: "captured"}
     await save_history(env, handle.id, "order_happy_path.json")
     await save_history(env, shipping_workflow_id(data.order_id, 1), "shipping_happy_path.json")
 
@@ -85,7 +88,9 @@ async def test_approval_before_the_first_step(env):
         state = await handle.result()
 
     assert state.status == "completed" and state.approved
-    assert fakes.names()[:3] == [Activities.RECEIVE, Activities.SCREEN, Activities.APPROVE]
+    assert fakes.names()[:5] == [
+        Activities.RECEIVE, Activities.SCREEN, Activities.AUTHORIZE, Activities.RECORD_AUTHORIZATION, Activities.APPROVE
+    ]
     assert fakes.args(Activities.APPROVE)[0].actor == "rita"
 
 
@@ -103,7 +108,7 @@ async def test_cancel_during_review(env):
 
     assert result.accepted and result.status == "cancelled"
     assert state.status == "cancelled" and state.last_failure == "changed my mind"
-    assert Activities.CHARGE not in fakes.names() and Activities.REFUND not in fakes.names()
+    assert Activities.CAPTURE not in fakes.names() and Activities.REFUND not in fakes.names()
     assert fakes.args(Activities.CANCEL)[0].actor == "ada"
     assert closed.value.status == RPCStatusCode.NOT_FOUND
 
@@ -141,7 +146,7 @@ async def test_validators_refuse_duplicate_messages(env):
     "gate, step, never",
     [
         # Cancel while the charge is in flight: the payment lands, is refunded, and shipping never starts.
-        ("charge_gate", Activities.CHARGE, Activities.START_SHIPPING),
+        ("charge_gate", Activities.CAPTURE, Activities.START_SHIPPING),
         # Cancel while the package is being prepared: the child stops before dispatch, then refund and cancel.
         ("prepare_gate", Activities.PREPARE_PACKAGE, Activities.DISPATCH_CARRIER),
     ],
@@ -238,17 +243,15 @@ async def test_shipping_fails_every_attempt_refunds_and_fails(env):
     assert "shipping failed after 3 attempts" in fakes.args(Activities.FAIL)[0].reason
 
 
-async def test_payment_declined(env):
+async def test_payment_declined_at_authorization_never_reaches_review(env):
     fakes = FakeActivities(decline_reason="card declined")
     async with running_workers(env.client, fakes) as (main_q, ship_q):
         handle = await start(env, main_q, order_input(ship_q))
-        await handle.execute_update(OrderWorkflow.approve, ApproveRequest(actor="rita"))
         state = await handle.result()
 
     assert state.status == "payment_failed" and state.last_failure == "card declined"
-    assert fakes.names().count(Activities.CHARGE) == 1  # a decline is never retried
-    assert fakes.args(Activities.RECORD_DECLINE)[0].reason == "card declined"
-    assert Activities.START_SHIPPING not in fakes.names()
+    assert fakes.names() == [Activities.RECEIVE, Activities.SCREEN, Activities.AUTHORIZE, Activities.RECORD_DECLINE]
+    assert fakes.args(Activities.RECORD_DECLINE)[0].reason == "card declined"  # a decline is never retried
 
 
 async def test_validation_rejected(env):
@@ -277,5 +280,6 @@ async def test_escalation_then_timeout():
 
     assert escalated.escalated and escalated.status == "awaiting_review"
     assert state.status == "cancelled" and state.last_failure == REVIEW_TIMED_OUT
-    assert fakes.names()[-2:] == [Activities.ESCALATE, Activities.CANCEL]
+    assert fakes.names()[-4:] == [Activities.ESCALATE, Activities.VOID_HOLD, Activities.RECORD_RELEASE, Activities.CANCEL]
+    assert fakes.holds == {data.payment_id: "voided"}
     assert fakes.args(Activities.CANCEL)[0].reason == REVIEW_TIMED_OUT

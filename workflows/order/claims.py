@@ -49,7 +49,7 @@ class Claims:
         """Take (or take over) or release a claim: recorded, then answered with until when it holds."""
         state = self.state
         state.client_updates += 1
-        if not await state.row_written():
+        if not await state.in_review():
             return state.result(False, state.not_created())
         async with state.turn():
             try:

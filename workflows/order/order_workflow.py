@@ -1,4 +1,4 @@
-"""OrderWorkflow: receive -> validate -> manual review -> payment -> shipping (a child per attempt).
+"""OrderWorkflow: receive -> validate -> authorize -> manual review -> capture -> shipping (a child per attempt).
 
 The whole interface is here: the run and every message handler, each with its wire name; each handler hands its
 message to the concern that owns it (review.py, claims.py, address.py, fulfilment.py), which share the state
@@ -6,7 +6,8 @@ message to the concern that owns it (review.py, claims.py, address.py, fulfilmen
 starts, so all state is set up in `@workflow.init`.
 
 Money and state rules (docs/architecture.md):
-- a charge's outcome is never guessed (payment.py);
+- the money is held before review and captured on approval, or the hold is voided (holds.py); a charge's or a
+  hold's outcome is never guessed (payment.py);
 - everything after a capture has a compensating path: the money is refunded unless the goods left;
 - a dispatch whose outcome is unknown is settled with the carrier before any refund (fulfilment.py);
 - message handlers never fail the workflow; an address change is accepted only if the shipment will use it.
@@ -28,11 +29,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.address import AddressChanges
     from workflows.order.claims import Claims
     from workflows.order.fulfilment import Fulfilment
+    from workflows.order.holds import Holds
     from workflows.order.payment import Payment
     from workflows.order.publishing import Publisher
     from workflows.order.review import Review
     from workflows.order.state import OrderState
-    from workflows.patches import EVERY_ORDER_ENDS, RISK_ROUTING, SEARCH_ATTRIBUTES
+    from workflows.patches import AUTHORIZE_FIRST, EVERY_ORDER_ENDS, RISK_ROUTING, SEARCH_ATTRIBUTES
     from workflows.risk import Route
     from workflows.steps import StepFailed, failure_reason, failure_type, release_2
     from workflows.types import (
@@ -64,9 +66,11 @@ class OrderWorkflow:
         publisher = Publisher(searchable)
         self._state = state = OrderState(data, publisher, serialized, ends, address=data.shipping_address)
         state.risky = workflow.patched(RISK_ROUTING)
+        state.holding = workflow.patched(AUTHORIZE_FIRST)
         self._review = Review(state)
         self._claims = Claims(state)
         self._payment = Payment(state)
+        self._holds = Holds(state, self._payment)
         self._fulfilment = Fulfilment(state, self._payment)
         self._address = AddressChanges(state, self._fulfilment)
 
@@ -112,9 +116,14 @@ class OrderWorkflow:
                     raise
                 state.last_failure = failure_reason(err)
                 return state.end(OrderStatus.REJECTED)
-        state.set_status(OrderStatus.AWAITING_REVIEW)
+        if not state.holding:
+            state.set_status(OrderStatus.AWAITING_REVIEW)
 
         routed = review.route_by_policy()
+        if state.holding and routed != Route.CANCEL and state.cancel is None:
+            if not await self._holds.authorize():
+                return
+            state.set_status(OrderStatus.AWAITING_REVIEW)
         if routed == Route.CANCEL or (routed is None and not await review.decided()):
             await review.answer_first(state.cancel)
             return await fulfilment.cancel_order()
@@ -127,7 +136,7 @@ class OrderWorkflow:
         if state.cancel:
             return await fulfilment.cancel_order()
 
-        if not await self._payment.charge():
+        if not await (self._holds.capture() if state.holding else self._payment.charge()):
             return
         if state.cancel:
             return await fulfilment.cancel_order()
@@ -160,8 +169,8 @@ class OrderWorkflow:
 
     @workflow.update(name=Messages.AWAIT_CREATION)
     async def await_creation(self) -> CreationResult:
-        """Sent with the start (update-with-start): answers once the order row is written and validated, or
-        with the reason it could not be created."""
+        """Sent with the start (update-with-start): answers once the order row is written, validated and (since
+        AUTHORIZE_FIRST) its payment authorized or declined, or with the reason it could not be created."""
         state = self._state
         first = not state.creation_answered
         state.creation_answered = True

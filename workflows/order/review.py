@@ -47,7 +47,9 @@ class Review:
             await state.write(Activities.VALIDATE, state.ref(), str)
             return
         settings = state.data.settings
-        request = ScreenRequest(state.order_id, settings.risk_auto_approve_below, settings.risk_auto_cancel_from)
+        request = ScreenRequest(
+            state.order_id, settings.risk_auto_approve_below, settings.risk_auto_cancel_from, hold_first=state.holding
+        )
         state.screening = await state.write(Activities.SCREEN, request, Screening)
 
     def route_by_policy(self) -> Optional[str]:
@@ -184,7 +186,7 @@ class Review:
 
     async def _take_approval_in_turn(self, request: ApproveRequest) -> Optional[MessageResult]:
         state = self.state
-        if not await state.row_written():  # the amount decides how many approvals it needs
+        if not await state.in_review():  # the amount decides how many approvals it needs
             return state.result(False, state.not_created())
         async with state.turn():
             try:

@@ -70,7 +70,11 @@ class OrderState:
     address_changes: int = 0
     address_acks: dict[int, AddressChangeAck] = field(default_factory=dict)
     # Payment and fulfilment
+    holding: bool = False  # AUTHORIZE_FIRST: the money is held before review, captured on approval
     payment_status: str = ""
+    hold_key: str = ""  # the payment id of the hold: the order's, or a re-authorization's
+    hold_expires: Optional[datetime] = None
+    reauthorizations: int = 0
     attempts: int = 0
     last_failure: str = ""
     carrier_called: bool = False
@@ -131,6 +135,15 @@ class OrderState:
         that will never exist (orders started before EVERY_ORDER_ENDS keep waiting as they did)."""
         await workflow.wait_condition(lambda: self.received or (self.ends and self.creation_refusal is not None))
         return self.received
+
+    async def in_review(self) -> bool:
+        """`row_written`, and since AUTHORIZE_FIRST the hold decided too: an approval or a claim waits for the order
+        to reach the review queue (or to end, which its checks then refuse)."""
+        if not await self.row_written():
+            return False
+        if self.holding:
+            await workflow.wait_condition(lambda: self.status != OrderStatus.RECEIVED)
+        return True
 
     def log(self, message: str) -> None:
         workflow.logger.info(message, extra={"order_id": self.order_id, "workflow_id": workflow.info().workflow_id})

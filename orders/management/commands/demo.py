@@ -6,11 +6,12 @@ table and a summary line (orders/s, per-order median and max). Its orders/s meas
 
 Faults off: it fails unless every order completes in under 15 s. With --flaky, the orders run with every fault
 mode at 30 % (failures before the side effect, and replies lost after it: retries, lookups and sometimes
-compensation); it then fails only if an order does not reach a final state.
+compensation), one in ten pays with a card that is declined and one in ten is cancelled by the reviewer (its hold
+voided); it then fails only if an order does not reach a final state.
 
 Either way every order is audited (orders/audit.py) against the gateway's ledger and the carrier's shipments:
-money kept only for completed orders, at most one shipment and only for those, a complete event trail, and a
-workflow that completed with the status the database has.
+money kept only for completed orders, at most one capture, no authorization left open, at most one shipment and
+only for those, a complete event trail, and a workflow that completed with the status the database has.
 """
 
 import statistics
@@ -32,7 +33,7 @@ from orders.audit import order_problems
 from orders.management.commands._exit import TemporalCommand
 from orders.models import Order, Payment
 from orders.temporal import client
-from workflows.types import FaultSettings
+from workflows.types import CancelCodes, FaultSettings
 
 LIMIT_SECONDS = 15.0
 DEMO_FAULTS = FaultSettings(failure_rate=0.3, max_delay_seconds=0.3, lost_reply_rate=0.3)
@@ -149,8 +150,11 @@ def drive(order_id: str, n: int, faults, deadline: float) -> Run:
     """One order, as a shop and a reviewer would drive it, in a pool thread (with its own database connection)."""
     run = Run(order_id=order_id, started=time.monotonic())
     try:
+        # With faults, some orders also take the other paths: a declined card, a reviewer's cancel.
+        declined, cancelled = faults is not None and n % 10 == 5, faults is not None and n % 10 == 0
+        payment = {"payment_id": f"decline-{order_id}"} if declined else {}
         try:
-            client.start_order(order_id=order_id, faults=faults, **sample_order(n))
+            client.start_order(order_id=order_id, faults=faults, **sample_order(n), **payment)
         except (client.OrderClientError, DatabaseError) as exc:
             run.status = f"not started ({exc})"
             return run
@@ -164,7 +168,10 @@ def drive(order_id: str, n: int, faults, deadline: float) -> Run:
             if status == Order.Status.AWAITING_REVIEW and not approved:
                 approved = True
                 try:
-                    client.approve(order_id, actor=REVIEWER)
+                    if cancelled:
+                        client.cancel(order_id, actor=REVIEWER, code=CancelCodes.OUT_OF_STOCK)
+                    else:
+                        client.approve(order_id, actor=REVIEWER)
                 except client.MessageRejected:
                     pass  # decided meanwhile; the final status tells
                 continue

@@ -1,6 +1,6 @@
-"""`manage.py reconcile`: every order row against its workflow, payments against the final status, and the stuck
-orders (no progress for longer than ORDER_STUCK_AFTER). Exits 0 when all is well, 1 on any drift (each named),
-2 when Temporal or the database can't be reached."""
+"""`manage.py reconcile`: every order row against its workflow, payments and holds (ours and the gateway's ledger)
+against the final status, and the stuck orders (no progress for longer than ORDER_STUCK_AFTER). Exits 0 when all is
+well, 1 on any drift (each named), 2 when Temporal or the database can't be reached."""
 
 import json
 
@@ -14,7 +14,7 @@ from orders.temporal import client, stuck
 
 
 class Command(TemporalCommand):
-    help = "Compare the orders table with the workflows and the payments with the final statuses."
+    help = "Compare the orders table with the workflows, and the payments and holds (ours and the gateway's) with the final statuses."
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")

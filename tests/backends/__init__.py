@@ -1,0 +1,1 @@
+"""Provider backends of the tests' own, selected by settings like any other (orders/providers)."""
