@@ -167,3 +167,19 @@ async def test_a_cancel_during_a_reauthorization_voids_the_new_hold_instead_of_c
     assert [r.payment_id for r in fakes.args(Activities.CAPTURE)] == [data.payment_id]  # answered "expired"
     assert Activities.REFUND not in fakes.names()
     assert fakes.holds == {data.payment_id: "expired", again: "voided"}
+
+
+async def test_a_cancel_during_a_capture_answered_expired_holds_nothing_again(env):
+    fakes = FakeActivities(capture_expired=1, charge_gate=asyncio.Event())
+    async with running_workers(env.client, fakes) as (main_q, ship_q):
+        data = order_input(ship_q)
+        handle = await start(env, main_q, data)
+        await handle.execute_update(OrderWorkflow.approve, ApproveRequest(actor="rita"))
+        await eventually(lambda: fakes.args(Activities.CAPTURE))
+        await handle.signal(OrderWorkflow.cancel_order, CancelRequest(reason="too late", actor="rita"))
+        fakes.charge_gate.set()
+        final = await handle.result()
+
+    assert final.status == "cancelled" and final.payment_status == "expired"
+    assert [r.payment_id for r in fakes.args(Activities.AUTHORIZE)] == [data.payment_id]  # no re-authorization
+    assert Activities.REFUND not in fakes.names() and fakes.holds == {data.payment_id: "expired"}

@@ -46,10 +46,10 @@ class Holds:
         state = self.state
         state.move("payment")
         while True:
-            if workflow.now() >= state.hold_expires and not await self._reauthorize():
+            if not state.cancel and workflow.now() >= state.hold_expires and not await self._reauthorize():
                 return False
             if state.cancel:
-                return True  # cancelled while the hold was renewed: the caller cancels the order, releasing it
+                return True  # cancelled meanwhile: the caller cancels the order, releasing what is held
             captured = await self._capture()
             if captured != EXPIRED:
                 return captured
@@ -90,8 +90,10 @@ class Holds:
         truth: PaymentTruth = await settle_call(Activities.VOID_HOLD, self.payment.hold_record(), state.retry, PaymentTruth)
         if truth.captured:  # a capture we never heard of: stop, and the compensation refunds it
             raise ApplicationError(texts.lapsed_hold_captured(lapsed), type=ErrorTypes.CONFLICT, non_retryable=True)
-        await state.write(Activities.RECORD_EXPIRY, self.payment.hold_record())
         state.payment_status = PaymentStatus.EXPIRED
+        await state.write(Activities.RECORD_EXPIRY, self.payment.hold_record())
+        if state.cancel:
+            return True  # cancelled meanwhile: nothing is held any more, and nothing is held again
         state.reauthorizations += 1
         if state.reauthorizations > state.data.settings.max_reauthorizations:
             reason = texts.hold_lapsed(state.reauthorizations)

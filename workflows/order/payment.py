@@ -98,8 +98,8 @@ class Payment:
             state.payment_status = PaymentStatus.CAPTURED
             return await self.refund(reason)
         expired = truth.state == PaymentTruth.EXPIRED
+        state.payment_status = PaymentStatus.EXPIRED if expired else PaymentStatus.VOIDED  # whether recorded or not
         await state.write(Activities.RECORD_EXPIRY if expired else Activities.RECORD_RELEASE, record)
-        state.payment_status = PaymentStatus.EXPIRED if expired else PaymentStatus.VOIDED
 
     def hold_record(self, reason: str = "") -> PaymentRecord:
         state, s = self.state, self.state.summary
