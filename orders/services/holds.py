@@ -7,6 +7,7 @@ from orders.models import Payment
 from orders.rules import money
 from orders.services._base import Event, IdempotencyConflict, Status, _locked, _transition
 from orders.services.order import start_review
+from orders.services.payment import check_same_payment
 
 HELD = Payment.Status.AUTHORIZED
 
@@ -21,8 +22,7 @@ def payment_authorize(
         _locked(order_id)
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment:
-            if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
-                raise IdempotencyConflict(f"payment {payment_id} belongs to another order or amount")
+            check_same_payment(payment, order_id, amount, currency)
             return payment
         payment = Payment.objects.create(
             payment_id=payment_id,

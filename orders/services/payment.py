@@ -17,6 +17,12 @@ from orders.services._base import (
 )
 
 
+def check_same_payment(payment: Payment, order_id: str, amount, currency: str) -> None:
+    """A repeat of a payment's key must be for the same order and amount: never passed off as another payment."""
+    if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
+        raise IdempotencyConflict(f"payment {payment.payment_id} belongs to another order or amount")
+
+
 def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, provider_reference: str) -> Payment:
     """Record a captured payment (a charge, or the capture of a hold) and mark the order paid. Same payment_id
     again: the same payment, one row. The same payment_id for another order or amount, or a row that is neither
@@ -26,8 +32,7 @@ def payment_capture(*, order_id: str, payment_id: str, amount, currency: str, pr
         order = _locked(order_id)
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment:
-            if payment.order_id != order_id or payment.amount != amount or payment.currency != currency.upper():
-                raise IdempotencyConflict(f"payment {payment_id} belongs to another order or amount")
+            check_same_payment(payment, order_id, amount, currency)
             if payment.status == Payment.Status.CAPTURED:
                 return payment
             if payment.status != Payment.Status.AUTHORIZED:

@@ -7,7 +7,6 @@ answered "expired" does the same. Only the newest key is ever captured: one capt
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Optional
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -46,10 +45,12 @@ class Holds:
         state = self.state
         state.move("payment")
         while True:
-            if not state.cancel and workflow.now() >= state.hold_expires and not await self._reauthorize():
-                return False
             if state.cancel:
                 return True  # cancelled meanwhile: the caller cancels the order, releasing what is held
+            if workflow.now() >= state.hold_expires:
+                if not await self._reauthorize():
+                    return False
+                continue  # a cancel may have come while the hold was renewed
             captured = await self._capture()
             if captured != EXPIRED:
                 return captured
@@ -101,7 +102,8 @@ class Holds:
             return await self.payment.failed(Activities.RECORD_DECLINE, PaymentStatus.DECLINED, record)
         return await self._authorize(reauthorization_key(s.payment_id, state.reauthorizations), replaces=lapsed)
 
-    async def _capture(self) -> Optional[object]:
+    async def _capture(self):
+        """True once paid, False when the payment failed, or EXPIRED."""
         state, s = self.state, self.state.summary
         request = ChargeRequest(state.order_id, state.hold_key, s.amount, s.currency, state.faults)
         record = PaymentRecord(state.order_id, state.hold_key, s.amount, s.currency)

@@ -9,6 +9,9 @@ from orders.providers.base import OutcomeUnknown, PaymentState
 from orders.temporal.activities._base import call, domain_activity
 from workflows.types import Activities, ChargeRequest, Hold, HoldRecord, PaymentRecord, PaymentTruth
 
+# What a key holds while no capture or void has landed on it.
+NOT_LANDED = (PaymentState.ABSENT, PaymentState.AUTHORIZED)
+
 
 def _iso(moment: Optional[datetime]) -> str:
     """An aware ISO 8601 time for the workflow (a backend's naive time is taken as UTC); "" for none."""
@@ -19,6 +22,20 @@ def _iso(moment: Optional[datetime]) -> str:
 
 def _truth(found) -> PaymentTruth:
     return PaymentTruth(state=found.state, reference=found.reference, expires_at=_iso(found.expires_at))
+
+
+def _settle(request: ChargeRequest, unsettled: tuple[str, ...]) -> PaymentTruth:
+    """Look the key up; if the gateway has it in an `unsettled` state, void it, so that a call still in flight can
+    never land afterwards."""
+    gateway, key = providers.payment_gateway(), call(request.payment_id, request.faults)
+    found = gateway.lookup(key)
+    if found.state in unsettled:
+        found = gateway.void(key, order_id=request.order_id)
+    return _truth(found)
+
+
+def _payment(record: PaymentRecord | HoldRecord) -> dict:
+    return dict(order_id=record.order_id, payment_id=record.payment_id, amount=record.amount, currency=record.currency)
 
 
 @domain_activity(Activities.AUTHORIZE)
@@ -32,10 +49,7 @@ def authorize_payment(request: ChargeRequest) -> Hold:
 @domain_activity(Activities.RECORD_AUTHORIZATION)
 def record_authorization(record: HoldRecord) -> None:
     services.payment_authorize(
-        order_id=record.order_id,
-        payment_id=record.payment_id,
-        amount=record.amount,
-        currency=record.currency,
+        **_payment(record),
         provider_reference=record.provider_reference,
         expires_at=datetime.fromisoformat(record.expires_at),
         replaces=record.replaces,
@@ -46,11 +60,7 @@ def record_authorization(record: HoldRecord) -> None:
 def settle_authorization(request: ChargeRequest) -> PaymentTruth:
     """After an authorization whose outcome is unknown: a hold the gateway has is kept; if it has nothing, the key
     is voided, so that an authorization still in flight can never land."""
-    gateway, key = providers.payment_gateway(), call(request.payment_id, request.faults)
-    found = gateway.lookup(key)
-    if found.state == PaymentState.ABSENT:
-        found = gateway.void(key, order_id=request.order_id)
-    return _truth(found)
+    return _settle(request, (PaymentState.ABSENT,))
 
 
 @domain_activity(Activities.CAPTURE)
@@ -72,15 +82,7 @@ def charge_payment(request: ChargeRequest) -> str:
 def settle_payment(request: ChargeRequest) -> PaymentTruth:
     """After a charge or a capture whose outcome is unknown: ask the gateway by the same key; anything not
     captured is voided there, so that a capture still in flight can never land afterwards."""
-    gateway, key = providers.payment_gateway(), call(request.payment_id, request.faults)
-    found = gateway.lookup(key)
-    if found.state in (PaymentState.ABSENT, PaymentState.AUTHORIZED):
-        found = gateway.void(key, order_id=request.order_id)
-    return _truth(found)
-
-
-def _payment(record: PaymentRecord) -> dict:
-    return dict(order_id=record.order_id, payment_id=record.payment_id, amount=record.amount, currency=record.currency)
+    return _settle(request, NOT_LANDED)
 
 
 @domain_activity(Activities.RECORD_PAYMENT)
@@ -105,7 +107,7 @@ def _void(record: PaymentRecord):
         return gateway.void(key, order_id=record.order_id)
     except OutcomeUnknown:
         found = gateway.lookup(key)
-        if found.state in (PaymentState.ABSENT, PaymentState.AUTHORIZED):
+        if found.state in NOT_LANDED:
             raise  # the void did not land: try it again
         return found
 
